@@ -1,0 +1,245 @@
+"""The answer format: a JSON schema built from a rubric, and the check of an answer against it.
+
+The schema drives constrained decoding (the backend's grammar engine), so the model can only write
+answers of this shape. `parse_answer` checks the same rules again in Python, because not every
+backend constrains its output and a stored answer should never be trusted unchecked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from grading.llm.types import Criterion, CriterionScore, GradedAnswer, Rubric
+
+
+@dataclass(frozen=True)
+class AnswerLimits:
+    """Bounds on the free text of an answer: they keep answers readable and generation finite."""
+
+    justification_max_chars: int = 600
+    feedback_max_chars: int = 1200
+    evidence_max_items: int = 3
+    evidence_max_chars: int = 200
+
+
+DEFAULT_LIMITS = AnswerLimits()
+
+SCORES = "scores"
+FEEDBACK = "feedback"
+LEVEL = "level"
+POINTS = "points"
+EVIDENCE = "evidence"
+JUSTIFICATION = "justification"
+
+# Generation follows this order. Evidence and justification come before the level and the points,
+# so the model quotes and argues first and then commits to a score that follows from what it
+# wrote (a short chain of thought inside the answer, useful above all with thinking off); the
+# level comes before the points so the points can follow the chosen level.
+CRITERION_FIELDS = (EVIDENCE, JUSTIFICATION, LEVEL, POINTS)
+ANSWER_FIELDS = (SCORES, FEEDBACK)
+
+MIN_POINTS = 0
+# C0 control characters and DEL, except tab and newline. They never mean anything in a grade,
+# PostgreSQL refuses NUL in text, and xgrammar 0.2.8 lets them into strings that have a maxLength.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+ERROR_PREVIEW_CHARS = 80  # how much of an offending value an error message quotes
+
+
+class AnswerError(ValueError):
+    """The model's answer does not fit the rubric; the message says what is wrong, for people."""
+
+
+def answer_schema(rubric: Rubric, limits: AnswerLimits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """The JSON schema of a valid answer for `rubric`, strict everywhere."""
+    return {
+        "type": "object",
+        "properties": {
+            SCORES: {
+                "type": "object",
+                "properties": {
+                    criterion.key: _criterion_schema(criterion, limits)
+                    for criterion in rubric.criteria
+                },
+                "required": [criterion.key for criterion in rubric.criteria],
+                "additionalProperties": False,
+            },
+            FEEDBACK: {"type": "string", "maxLength": limits.feedback_max_chars},
+        },
+        "required": list(ANSWER_FIELDS),
+        "additionalProperties": False,
+    }
+
+
+def _criterion_schema(criterion: Criterion, limits: AnswerLimits) -> dict[str, Any]:
+    properties = {
+        EVIDENCE: {
+            "type": "array",
+            "items": {"type": "string", "maxLength": limits.evidence_max_chars},
+            "maxItems": limits.evidence_max_items,
+        },
+        JUSTIFICATION: {"type": "string", "maxLength": limits.justification_max_chars},
+        LEVEL: {"type": "string", "enum": [level.label for level in criterion.levels]},
+        POINTS: {"type": "integer", "minimum": MIN_POINTS, "maximum": criterion.max_points},
+    }
+    return {
+        "type": "object",
+        "properties": {name: properties[name] for name in CRITERION_FIELDS},
+        "required": list(CRITERION_FIELDS),
+        "additionalProperties": False,
+    }
+
+
+def parse_answer(text: str, rubric: Rubric, limits: AnswerLimits = DEFAULT_LIMITS) -> GradedAnswer:
+    """Check an answer against `rubric` and return it with scores in rubric order.
+
+    Over-long text is rejected, not cut: an answer that breaks the limits did not follow the
+    schema, and a silently shortened justification could change its meaning. Control characters
+    (other than tab and newline) are dropped from the text.
+    Raises AnswerError naming the first problem found.
+    """
+    data = _load_json_object(text)
+    _reject_unknown(data, ANSWER_FIELDS, "The answer")
+
+    if SCORES not in data:
+        raise AnswerError('The answer has no "scores".')
+    scores = data[SCORES]
+    if not isinstance(scores, dict):
+        raise AnswerError(f'"scores" must be an object, got {_json_type(scores)}.')
+    known_keys = tuple(criterion.key for criterion in rubric.criteria)
+    unknown = [key for key in scores if key not in known_keys]
+    if unknown:
+        raise AnswerError(
+            f"The answer scores criterion {unknown[0]!r}, which the rubric does not have "
+            f"(criteria: {', '.join(known_keys)})."
+        )
+    for key in known_keys:
+        if key not in scores:
+            raise AnswerError(f"Criterion {key} is missing from the answer.")
+
+    if FEEDBACK not in data:
+        raise AnswerError('The answer has no "feedback".')
+    feedback = _bounded_string(data[FEEDBACK], limits.feedback_max_chars, '"feedback"')
+
+    return GradedAnswer(
+        scores=tuple(
+            _parse_score(scores[criterion.key], criterion, limits) for criterion in rubric.criteria
+        ),
+        feedback=feedback,
+    )
+
+
+def _parse_score(value: Any, criterion: Criterion, limits: AnswerLimits) -> CriterionScore:
+    key = criterion.key
+    if not isinstance(value, dict):
+        raise AnswerError(f"Criterion {key} must be an object, got {_json_type(value)}.")
+    _reject_unknown(value, CRITERION_FIELDS, f"Criterion {key}")
+    for name in CRITERION_FIELDS:
+        if name not in value:
+            raise AnswerError(f'Criterion {key} has no "{name}".')
+
+    labels = [level.label for level in criterion.levels]
+    level = value[LEVEL]
+    if level not in labels:
+        raise AnswerError(
+            f"Criterion {key}: level {_preview(level)} is not one of the rubric's levels "
+            f"({', '.join(repr(label) for label in labels)})."
+        )
+
+    points = value[POINTS]
+    # bool is a subclass of int in Python, but `true` is not a number of points.
+    if isinstance(points, bool) or not isinstance(points, int):
+        raise AnswerError(
+            f"Criterion {key}: points must be a whole number, got {_preview(points)}."
+        )
+    if points < MIN_POINTS:
+        raise AnswerError(f"Criterion {key}: points {points} are below {MIN_POINTS}.")
+    if points > criterion.max_points:
+        raise AnswerError(
+            f"Criterion {key}: points {points} are above the maximum of {criterion.max_points}."
+        )
+
+    justification = _bounded_string(
+        value[JUSTIFICATION], limits.justification_max_chars, f"Criterion {key}: justification"
+    )
+
+    evidence = value[EVIDENCE]
+    if not isinstance(evidence, list):
+        raise AnswerError(
+            f"Criterion {key}: evidence must be a list of quotes, got {_json_type(evidence)}."
+        )
+    if len(evidence) > limits.evidence_max_items:
+        raise AnswerError(
+            f"Criterion {key}: {len(evidence)} evidence quotes; the limit is "
+            f"{limits.evidence_max_items}."
+        )
+    quotes = tuple(
+        _bounded_string(
+            quote, limits.evidence_max_chars, f"Criterion {key}: evidence quote {number}"
+        )
+        for number, quote in enumerate(evidence, start=1)
+    )
+
+    return CriterionScore(
+        key=key, level=level, points=points, justification=justification, evidence=quotes
+    )
+
+
+def _load_json_object(text: str) -> dict[str, Any]:
+    try:
+        # strict=False accepts raw control characters inside strings; _bounded_string drops them.
+        data = json.loads(text, object_pairs_hook=_reject_duplicate_keys, strict=False)
+    except json.JSONDecodeError as error:
+        raise AnswerError(f"The answer is not valid JSON: {error}.") from error
+    if not isinstance(data, dict):
+        raise AnswerError(f"The answer must be a JSON object, got {_json_type(data)}.")
+    return data
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads would keep the last of two equal keys; an answer that scores C1 twice is
+    # ambiguous, so refuse it.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise AnswerError(f"The answer gives {key!r} twice.")
+        result[key] = value
+    return result
+
+
+def _reject_unknown(data: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    for name in data:
+        if name not in allowed:
+            raise AnswerError(
+                f"{where} has an unexpected field {name!r} (expected: {', '.join(allowed)})."
+            )
+
+
+def _bounded_string(value: Any, max_chars: int, what: str) -> str:
+    if not isinstance(value, str):
+        raise AnswerError(f"{what} must be text, got {_json_type(value)}.")
+    if len(value) > max_chars:
+        raise AnswerError(f"{what} is {len(value)} characters long; the limit is {max_chars}.")
+    return CONTROL_CHARACTERS.sub("", value)
+
+
+def _json_type(value: Any) -> str:
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a whole number",
+        float: "a decimal number",
+        type(None): "null",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _preview(value: Any) -> str:
+    shown = json.dumps(value, ensure_ascii=False)
+    if len(shown) > ERROR_PREVIEW_CHARS:
+        shown = shown[:ERROR_PREVIEW_CHARS] + "…"
+    return shown
