@@ -1,0 +1,161 @@
+"""Forms: parse and check input, then hand plain values to a service."""
+
+from __future__ import annotations
+
+from django import forms
+
+from grading.models import Criterion, RubricVersion
+from grading.services.rubrics import CriterionInput, LevelInput
+
+MAX_TASK_CHARS = 20_000
+MAX_LEVEL_LINE_PARTS = 3
+
+
+class AssignmentForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    task = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=MAX_TASK_CHARS,
+        help_text="Shown to students and to the model.",
+    )
+    reference_notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=MAX_TASK_CHARS,
+        required=False,
+        help_text="Reference answer or marking notes for the grader; never shown to students.",
+    )
+    due_at = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label="Due",
+    )
+    rubric_version = forms.ModelChoiceField(
+        queryset=RubricVersion.objects.none(),
+        required=False,
+        label="Reuse a rubric from the library",
+        empty_label="— No, write a new rubric below —",
+    )
+    rubric_name = forms.CharField(max_length=200, required=False, label="New rubric's name")
+
+    def __init__(self, *args, rubric_versions=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if rubric_versions is not None:
+            self.fields["rubric_version"].queryset = rubric_versions
+
+
+class CriterionForm(forms.Form):
+    title = forms.CharField(max_length=200, required=False)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False
+    )
+    max_points = forms.IntegerField(min_value=1, max_value=1000, required=False)
+    levels = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        max_length=5000,
+        help_text="One level a line: label | points | descriptor",
+    )
+
+    def clean_levels(self) -> list[LevelInput]:
+        levels = []
+        for number, line in enumerate(self.cleaned_data["levels"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = [part.strip() for part in line.split("|", MAX_LEVEL_LINE_PARTS - 1)]
+            if len(parts) < 2:
+                raise forms.ValidationError(f"Line {number}: write 'label | points | descriptor'.")
+            try:
+                points = int(parts[1])
+            except ValueError:
+                raise forms.ValidationError(
+                    f"Line {number}: points must be a whole number, not '{parts[1]}'."
+                ) from None
+            descriptor = parts[2] if len(parts) > 2 else ""
+            levels.append(LevelInput(label=parts[0], points=points, descriptor=descriptor))
+        return levels
+
+    def is_blank(self) -> bool:
+        data = self.cleaned_data
+        return not (data.get("title") or data.get("levels") or data.get("max_points"))
+
+    def to_input(self) -> CriterionInput:
+        data = self.cleaned_data
+        return CriterionInput(
+            title=data.get("title") or "",
+            description=data.get("description") or "",
+            max_points=data.get("max_points") or 0,
+            levels=data.get("levels") or [],
+        )
+
+
+CriterionFormSet = forms.formset_factory(CriterionForm, extra=4, max_num=12)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(item, initial) for item in files]
+
+
+class UploadForm(forms.Form):
+    student = forms.ModelChoiceField(queryset=None, label="Student")
+    files = MultipleFileField(label="Files (.txt, .md or source code)")
+
+    def __init__(self, *args, students, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["student"].queryset = students
+        self.fields["student"].label_from_instance = lambda user: (
+            f"{user.get_full_name() or user.username} ({user.username})"
+        )
+
+
+class ReviewForm(forms.Form):
+    """Points and a comment per criterion, plus an overall comment."""
+
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=5000,
+        label="Overall comment to the student",
+    )
+
+    def __init__(
+        self,
+        *args,
+        criteria: list[Criterion],
+        initial_points: dict[int, int],
+        initial_comments: dict[int, str],
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.criteria = criteria
+        for criterion in criteria:
+            self.fields[f"points_{criterion.pk}"] = forms.IntegerField(
+                min_value=0,
+                max_value=criterion.max_points,
+                initial=initial_points.get(criterion.pk),
+                label=f"{criterion.key} points (of {criterion.max_points})",
+            )
+            self.fields[f"comment_{criterion.pk}"] = forms.CharField(
+                widget=forms.Textarea(attrs={"rows": 2}),
+                required=False,
+                max_length=5000,
+                initial=initial_comments.get(criterion.pk, ""),
+                label=f"{criterion.key} comment",
+            )
+
+    def points(self) -> dict[int, int]:
+        return {c.pk: self.cleaned_data[f"points_{c.pk}"] for c in self.criteria}
+
+    def comments(self) -> dict[int, str]:
+        return {c.pk: self.cleaned_data[f"comment_{c.pk}"] for c in self.criteria}
+
+    def criterion_fields(self):
+        """(criterion, points field, comment field) for the template."""
+        return [(c, self[f"points_{c.pk}"], self[f"comment_{c.pk}"]) for c in self.criteria]

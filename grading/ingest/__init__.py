@@ -1,0 +1,1 @@
+"""Turning uploaded files into the text the model grades."""

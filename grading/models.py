@@ -1,0 +1,364 @@
+"""The grading domain: courses, rubrics, submissions, AI grading runs, reviews and their audit."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Course(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    title = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.title}"
+
+
+class Enrolment(models.Model):
+    """A user's place in a course; the role decides what they may do there."""
+
+    class Role(models.TextChoices):
+        EDUCATOR = "educator", "Educator"
+        STUDENT = "student", "Student"
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrolments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolments"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course", "user"], name="one_enrolment_per_course")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.course.code} as {self.role}"
+
+
+class Rubric(models.Model):
+    """A named rubric in the library; its content lives in immutable versions."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RubricVersion(models.Model):
+    rubric = models.ForeignKey(Rubric, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["rubric", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["rubric", "number"], name="unique_rubric_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rubric.name} v{self.number}"
+
+    @property
+    def is_locked(self) -> bool:
+        """Once any grade uses a version it never changes; edits make a new version."""
+        return self.grading_runs.exists()
+
+
+class Criterion(models.Model):
+    rubric_version = models.ForeignKey(
+        RubricVersion, on_delete=models.CASCADE, related_name="criteria"
+    )
+    order = models.PositiveIntegerField()  # 1, 2, …; also gives the key the model answers with
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    max_points = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["rubric_version", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rubric_version", "order"], name="unique_criterion_order"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.title}"
+
+    @property
+    def key(self) -> str:
+        return f"C{self.order}"
+
+
+class Level(models.Model):
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="levels")
+    order = models.PositiveIntegerField()
+    label = models.CharField(max_length=80)
+    points = models.PositiveIntegerField()
+    descriptor = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["criterion", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["criterion", "label"], name="unique_level_label")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.points})"
+
+
+class ModelProfile(models.Model):
+    """Which model grades, and how. Assignments without one use settings.AAIE_DEFAULT_MODEL."""
+
+    class Backend(models.TextChoices):
+        TRANSFORMERS = "transformers", "transformers (local)"
+        SCRIPTED = "scripted", "scripted (tests and demos)"
+
+    name = models.CharField(max_length=100, unique=True)
+    backend = models.CharField(max_length=32, choices=Backend.choices, default=Backend.TRANSFORMERS)
+    model = models.CharField(max_length=500, help_text="Hub id or local folder.")
+    enable_thinking = models.BooleanField(default=True)
+    temperature = models.FloatField(default=0.6)
+    top_p = models.FloatField(default=0.95)
+    top_k = models.PositiveIntegerField(default=20)
+    min_p = models.FloatField(default=0.0)
+    thinking_budget = models.PositiveIntegerField(default=2048)
+    max_answer_tokens = models.PositiveIntegerField(default=1536)
+    context_limit = models.PositiveIntegerField(default=32768)
+    device = models.CharField(max_length=32, default="cpu")
+    dtype = models.CharField(max_length=16, default="auto")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Assignment(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
+    title = models.CharField(max_length=200)
+    task = models.TextField(help_text="Shown to students and to the model.")
+    reference_notes = models.TextField(
+        blank=True, help_text="Reference answer or marking notes; never shown to students."
+    )
+    due_at = models.DateTimeField(null=True, blank=True)
+    rubric_version = models.ForeignKey(
+        RubricVersion, on_delete=models.PROTECT, related_name="assignments"
+    )
+    model_profile = models.ForeignKey(
+        ModelProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    students_may_upload = models.BooleanField(default=False)
+    review_required = models.BooleanField(
+        default=True, help_text="AI grades need an educator's approval before release."
+    )
+    students_see_trace = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["course", "-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+def submission_upload_to(submission: Submission, filename: str) -> str:
+    # The stored name is ours, never the uploader's: it cannot carry paths or odd characters.
+    return f"submissions/{submission.assignment_id}/{uuid.uuid4().hex}"
+
+
+class Submission(models.Model):
+    """One attempt by one student; a resubmission is a new row, so history is kept."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="submissions")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
+    )
+    attempt = models.PositiveIntegerField(default=1)
+    original_name = models.CharField(max_length=255)
+    original_file = models.FileField(upload_to=submission_upload_to)
+    text = models.TextField()
+    content_hash = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # The AI run the educator sees; kept here so list pages need no per-row query.
+    latest_run = models.ForeignKey(
+        "GradingRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["assignment", "student", "-attempt"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment", "student", "attempt"], name="unique_attempt"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assignment} — {self.student} #{self.attempt}"
+
+
+class GradingRun(models.Model):
+    """One AI grading attempt, with everything needed to explain and reproduce it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    class Flag(models.TextChoices):
+        THINKING_BUDGET_REACHED = "thinking_budget_reached", "Thinking budget reached"
+        INPUT_TOO_LONG = "input_too_long", "Submission too long for the model"
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="runs")
+    rubric_version = models.ForeignKey(
+        RubricVersion, on_delete=models.PROTECT, related_name="grading_runs"
+    )
+    model_snapshot = models.JSONField(help_text="The model profile as it was when queued.")
+    prompt_version = models.CharField(max_length=32)
+    seed = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    reasoning_trace = models.TextField(blank=True)
+    raw_answer = models.TextField(blank=True)
+    feedback = models.TextField(blank=True)
+    total = models.IntegerField(null=True, blank=True)
+    max_total = models.PositiveIntegerField()
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    thinking_tokens = models.PositiveIntegerField(null=True, blank=True)
+    answer_tokens = models.PositiveIntegerField(null=True, blank=True)
+    model_revision = models.CharField(max_length=80, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        indexes = [models.Index(fields=["status"], name="run_status")]
+        constraints = [
+            # Exactly-once per request: a submission never has two runs in flight.
+            models.UniqueConstraint(
+                fields=["submission"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_active_run_per_submission",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    def flag_labels(self) -> list[str]:
+        labels = dict(self.Flag.choices)
+        return [labels.get(flag, flag) for flag in self.flags]
+
+
+class CriterionResult(models.Model):
+    run = models.ForeignKey(GradingRun, on_delete=models.CASCADE, related_name="results")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="+")
+    level_label = models.CharField(max_length=80)
+    points = models.PositiveIntegerField()
+    justification = models.TextField()
+    evidence = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["run", "criterion__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "criterion"], name="one_result_per_criterion")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level_label} ({self.points})"
+
+
+class Review(models.Model):
+    """The educator's final word on a submission; what students see once released."""
+
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="review")
+    based_on_run = models.ForeignKey(
+        GradingRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    comment = models.TextField(blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    released = models.BooleanField(default=False)
+    released_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Review of {self.submission}"
+
+    @property
+    def total(self) -> int:
+        return sum(item.points for item in self.criteria.all())
+
+
+class CriterionReview(models.Model):
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="criteria")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="+")
+    points = models.PositiveIntegerField()
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["review", "criterion__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "criterion"], name="one_review_per_criterion")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points} points"
+
+
+class AuditEvent(models.Model):
+    """One change to a grade: who changed what, from what, to what. Never edited."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    action = models.CharField(max_length=32)
+    field = models.CharField(max_length=100, blank=True)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.field} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,49 @@
+"""The one place that answers "may this user do this to that?", for pages and API alike."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from grading.models import Course, Enrolment, Submission
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def is_admin(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_staff)
+
+
+def is_educator(user: User) -> bool:
+    """Educator somewhere (or admin): may open the educator workspace."""
+    return is_admin(user) or (
+        user.is_authenticated
+        and Enrolment.objects.filter(user=user, role=Enrolment.Role.EDUCATOR).exists()
+    )
+
+
+def can_teach(user: User, course: Course) -> bool:
+    """Manage the course: assignments, uploads, grading, reviews, releases."""
+    return is_admin(user) or (
+        user.is_authenticated
+        and Enrolment.objects.filter(
+            user=user, course=course, role=Enrolment.Role.EDUCATOR
+        ).exists()
+    )
+
+
+def is_student_in(user: User, course: Course) -> bool:
+    return (
+        user.is_authenticated
+        and Enrolment.objects.filter(user=user, course=course, role=Enrolment.Role.STUDENT).exists()
+    )
+
+
+def can_read_feedback(user: User, submission: Submission) -> bool:
+    """A student reads their own submission's grade, and only once it is released."""
+    review = getattr(submission, "review", None)
+    return (
+        user.is_authenticated
+        and submission.student_id == user.pk
+        and review is not None
+        and review.released
+    )

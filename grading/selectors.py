@@ -1,0 +1,116 @@
+"""Reads for pages and the API, always scoped to the user asking."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, Q, QuerySet
+
+from grading.models import (
+    Assignment,
+    Course,
+    Criterion,
+    CriterionResult,
+    CriterionReview,
+    Enrolment,
+    GradingRun,
+    RubricVersion,
+    Submission,
+)
+from grading.permissions import User, is_admin
+
+
+def course_list_for_educator(*, user: User) -> QuerySet[Course]:
+    courses = Course.objects.all()
+    if not is_admin(user):
+        courses = courses.filter(enrolments__user=user, enrolments__role=Enrolment.Role.EDUCATOR)
+    return courses.annotate(assignment_count=Count("assignments", distinct=True))
+
+
+def course_for_educator(*, user: User, course_id: int) -> Course | None:
+    return course_list_for_educator(user=user).filter(pk=course_id).first()
+
+
+def assignment_for_educator(*, user: User, assignment_id: int) -> Assignment | None:
+    assignments = Assignment.objects.select_related("course", "rubric_version__rubric")
+    if not is_admin(user):
+        assignments = assignments.filter(
+            course__enrolments__user=user, course__enrolments__role=Enrolment.Role.EDUCATOR
+        )
+    return assignments.filter(pk=assignment_id).first()
+
+
+def submission_for_educator(*, user: User, submission_id: int) -> Submission | None:
+    submissions = Submission.objects.select_related(
+        "assignment__course", "assignment__rubric_version", "student", "latest_run"
+    )
+    if not is_admin(user):
+        submissions = submissions.filter(
+            assignment__course__enrolments__user=user,
+            assignment__course__enrolments__role=Enrolment.Role.EDUCATOR,
+        )
+    return submissions.filter(pk=submission_id).first()
+
+
+def submission_list_for_assignment(*, assignment: Assignment) -> QuerySet[Submission]:
+    """Every attempt of every student, newest attempt first, with what the table shows."""
+    return (
+        Submission.objects.filter(assignment=assignment)
+        .select_related("student", "latest_run", "review")
+        .prefetch_related("review__criteria")
+        .order_by("student__last_name", "student__username", "-attempt")
+    )
+
+
+def assignment_progress(*, assignment: Assignment) -> dict[str, int]:
+    """How many submissions' current AI runs stand in each status."""
+    counts = GradingRun.objects.filter(
+        submission__assignment=assignment, submission__latest_run=F("id")
+    ).aggregate(
+        **{status: Count("id", filter=Q(status=status)) for status in GradingRun.Status.values}
+    )
+    total = Submission.objects.filter(assignment=assignment).count()
+    counts["not_graded"] = total - sum(counts.values())
+    counts["total"] = total
+    return counts
+
+
+def students_of(*, course: Course) -> QuerySet:
+    return (
+        get_user_model()
+        .objects.filter(enrolments__course=course, enrolments__role=Enrolment.Role.STUDENT)
+        .order_by("last_name", "username")
+    )
+
+
+def rubric_version_criteria(*, rubric_version: RubricVersion) -> QuerySet[Criterion]:
+    return rubric_version.criteria.prefetch_related("levels")
+
+
+def run_results(*, run: GradingRun) -> dict[int, CriterionResult]:
+    """The run's results keyed by criterion id."""
+    return {result.criterion_id: result for result in run.results.all()}
+
+
+def review_points(*, submission: Submission) -> dict[int, CriterionReview]:
+    review = getattr(submission, "review", None)
+    if review is None:
+        return {}
+    return {item.criterion_id: item for item in review.criteria.all()}
+
+
+def submission_list_for_student(*, user: User) -> QuerySet[Submission]:
+    return (
+        Submission.objects.filter(student=user)
+        .select_related("assignment__course", "review", "latest_run")
+        .prefetch_related("review__criteria")
+        .order_by("-submitted_at")
+    )
+
+
+def submission_for_student(*, user: User, submission_id: int) -> Submission | None:
+    return submission_list_for_student(user=user).filter(pk=submission_id).first()
+
+
+def rubric_versions_for_educator(*, user: User) -> QuerySet[RubricVersion]:
+    """The rubric library: every rubric version an educator may reuse."""
+    return RubricVersion.objects.select_related("rubric").order_by("rubric__name", "-number")

@@ -1,0 +1,1 @@
+"""Writes. Each service is one transaction, takes keyword arguments, and raises ApplicationError."""

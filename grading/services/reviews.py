@@ -1,0 +1,146 @@
+"""Reviews: the educator's final points and comments, approval and release, all audited."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.db import transaction
+from django.utils import timezone
+
+from grading.errors import ApplicationError
+from grading.models import (
+    AuditEvent,
+    Criterion,
+    CriterionReview,
+    GradingRun,
+    Review,
+    RubricVersion,
+    Submission,
+)
+
+MAX_COMMENT_CHARS = 5000
+
+
+def review_rubric_version(*, submission: Submission) -> RubricVersion:
+    """The rubric version a review scores against: the AI run's, else the assignment's."""
+    run = submission.latest_run
+    if run is not None and run.status == GradingRun.Status.SUCCEEDED:
+        return run.rubric_version
+    return submission.assignment.rubric_version
+
+
+def review_initial_points(*, submission: Submission) -> dict[int, int]:
+    """Points per criterion id before the educator changes anything: the AI's, where it graded."""
+    run = submission.latest_run
+    if run is None or run.status != GradingRun.Status.SUCCEEDED:
+        return {}
+    return {result.criterion_id: result.points for result in run.results.all()}
+
+
+def _audit(*, submission: Submission, actor, action: str, field: str = "", old="", new="") -> None:
+    AuditEvent.objects.create(
+        submission=submission,
+        actor=actor,
+        action=action,
+        field=field,
+        old_value=str(old),
+        new_value=str(new),
+    )
+
+
+@transaction.atomic
+def review_save(
+    *,
+    submission: Submission,
+    actor,
+    points: Mapping[int, int],
+    comments: Mapping[int, str],
+    comment: str,
+) -> Review:
+    """Store the educator's points per criterion id and comments; every change is audited."""
+    submission = Submission.objects.select_for_update().get(pk=submission.pk)
+    criteria: list[Criterion] = list(review_rubric_version(submission=submission).criteria.all())
+    for criterion in criteria:
+        value = points.get(criterion.pk)
+        if value is None:
+            raise ApplicationError(f"Give points for {criterion.key} {criterion.title}.")
+        if not 0 <= value <= criterion.max_points:
+            raise ApplicationError(
+                f"{criterion.key} {criterion.title}: {value} is outside 0–{criterion.max_points}."
+            )
+    if len(comment) > MAX_COMMENT_CHARS or any(
+        len(text) > MAX_COMMENT_CHARS for text in comments.values()
+    ):
+        raise ApplicationError(f"Comments are limited to {MAX_COMMENT_CHARS} characters.")
+
+    review, created = Review.objects.get_or_create(
+        submission=submission, defaults={"based_on_run": submission.latest_run}
+    )
+    initial = review_initial_points(submission=submission)
+    existing = {item.criterion_id: item for item in review.criteria.all()}
+    for criterion in criteria:
+        new_points = points[criterion.pk]
+        new_comment = comments.get(criterion.pk, "").strip()
+        item = existing.get(criterion.pk)
+        old_points = item.points if item else initial.get(criterion.pk, "")
+        old_comment = item.comment if item else ""
+        if item is None:
+            item = CriterionReview(review=review, criterion=criterion)
+        if new_points != old_points:
+            _audit(
+                submission=submission,
+                actor=actor,
+                action="points",
+                field=f"{criterion.key} {criterion.title}",
+                old=old_points,
+                new=new_points,
+            )
+        if new_comment != old_comment:
+            _audit(
+                submission=submission,
+                actor=actor,
+                action="comment",
+                field=f"{criterion.key} {criterion.title}",
+                old=old_comment,
+                new=new_comment,
+            )
+        item.points = new_points
+        item.comment = new_comment
+        item.save()
+    comment = comment.strip()
+    if comment != review.comment:
+        _audit(
+            submission=submission,
+            actor=actor,
+            action="comment",
+            field="overall",
+            old=review.comment,
+            new=comment,
+        )
+        review.comment = comment
+    review.save()
+    return review
+
+
+@transaction.atomic
+def review_approve(*, review: Review, actor) -> Review:
+    if review.approved_at is None:
+        review.approved_by = actor
+        review.approved_at = timezone.now()
+        review.save(update_fields=["approved_by", "approved_at", "updated_at"])
+        _audit(submission=review.submission, actor=actor, action="approved")
+    return review
+
+
+@transaction.atomic
+def review_release(*, review: Review, actor) -> Review:
+    """Show the reviewed grade to the student. Releasing is itself an educator's approval."""
+    if not review.criteria.exists():
+        raise ApplicationError("Save points for every criterion before releasing.")
+    review_approve(review=review, actor=actor)
+    if not review.released:
+        review.released = True
+        review.released_at = timezone.now()
+        review.save(update_fields=["released", "released_at", "updated_at"])
+        _audit(submission=review.submission, actor=actor, action="released")
+    return review

@@ -1,0 +1,1 @@
+"""Pages, grouped by who uses them."""

@@ -1,0 +1,251 @@
+"""Educator pages: courses, assignments, uploads, AI grading, review and release.
+
+Every view finds its object through a selector scoped to the user: an object in another course
+is a 404, exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from grading import selectors
+from grading.errors import ApplicationError
+from grading.forms import AssignmentForm, CriterionFormSet, ReviewForm, UploadForm
+from grading.models import GradingRun
+from grading.permissions import is_educator
+from grading.services.courses import assignment_create
+from grading.services.grading import (
+    grading_run_request,
+    grading_runs_request_for_assignment,
+    snapshot_as_text,
+)
+from grading.services.reviews import (
+    review_approve,
+    review_initial_points,
+    review_release,
+    review_rubric_version,
+    review_save,
+)
+from grading.services.rubrics import rubric_create
+from grading.services.submissions import submission_create
+
+
+def _require_educator(request: HttpRequest) -> None:
+    if not is_educator(request.user):
+        raise PermissionDenied("This page is for educators.")
+
+
+def _found(obj):
+    if obj is None:
+        raise Http404("Not found, or not in one of your courses.")
+    return obj
+
+
+def course_list(request: HttpRequest) -> HttpResponse:
+    _require_educator(request)
+    courses = selectors.course_list_for_educator(user=request.user)
+    return render(request, "grading/course_list.html", {"courses": courses})
+
+
+def course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
+    _require_educator(request)
+    course = _found(selectors.course_for_educator(user=request.user, course_id=course_id))
+    return render(
+        request,
+        "grading/course_detail.html",
+        {
+            "course": course,
+            "assignments": course.assignments.select_related("rubric_version__rubric"),
+            "students": selectors.students_of(course=course),
+        },
+    )
+
+
+def assignment_new(request: HttpRequest, course_id: int) -> HttpResponse:
+    _require_educator(request)
+    course = _found(selectors.course_for_educator(user=request.user, course_id=course_id))
+    rubric_versions = selectors.rubric_versions_for_educator(user=request.user)
+    form = AssignmentForm(request.POST or None, rubric_versions=rubric_versions)
+    criteria = CriterionFormSet(request.POST or None, prefix="criteria")
+    if request.method == "POST" and form.is_valid() and criteria.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                rubric_version = data["rubric_version"] or rubric_create(
+                    name=data["rubric_name"] or f"{data['title']} rubric",
+                    criteria=[f.to_input() for f in criteria if not f.is_blank()],
+                    created_by=request.user,
+                )
+                assignment = assignment_create(
+                    course=course,
+                    title=data["title"],
+                    task=data["task"],
+                    reference_notes=data["reference_notes"],
+                    due_at=data["due_at"],
+                    rubric_version=rubric_version,
+                )
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, f"Assignment “{assignment.title}” created.")
+            return redirect("assignment_detail", assignment_id=assignment.pk)
+    return render(
+        request,
+        "grading/assignment_form.html",
+        {"course": course, "form": form, "criteria": criteria},
+    )
+
+
+def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    _require_educator(request)
+    assignment = _found(
+        selectors.assignment_for_educator(user=request.user, assignment_id=assignment_id)
+    )
+    return render(
+        request,
+        "grading/assignment_detail.html",
+        {
+            "assignment": assignment,
+            "course": assignment.course,
+            "submissions": selectors.submission_list_for_assignment(assignment=assignment),
+            "progress": selectors.assignment_progress(assignment=assignment),
+            "criteria": selectors.rubric_version_criteria(rubric_version=assignment.rubric_version),
+        },
+    )
+
+
+def submission_upload(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    _require_educator(request)
+    assignment = _found(
+        selectors.assignment_for_educator(user=request.user, assignment_id=assignment_id)
+    )
+    students = selectors.students_of(course=assignment.course)
+    form = UploadForm(request.POST or None, request.FILES or None, students=students)
+    if request.method == "POST" and form.is_valid():
+        stored, rejected = 0, []
+        for upload in form.cleaned_data["files"]:
+            try:
+                submission_create(
+                    assignment=assignment,
+                    student=form.cleaned_data["student"],
+                    upload=upload,
+                    uploaded_by=request.user,
+                )
+            except ApplicationError as error:
+                rejected.append(error.message)
+            else:
+                stored += 1
+        for reason in rejected:
+            messages.error(request, reason)
+        if stored:
+            messages.success(request, f"{stored} file(s) uploaded.")
+            return redirect("assignment_detail", assignment_id=assignment.pk)
+    return render(
+        request,
+        "grading/upload.html",
+        {"assignment": assignment, "course": assignment.course, "form": form},
+    )
+
+
+@require_POST
+def grade_submission(request: HttpRequest, submission_id: int) -> HttpResponse:
+    _require_educator(request)
+    submission = _found(
+        selectors.submission_for_educator(user=request.user, submission_id=submission_id)
+    )
+    try:
+        grading_run_request(submission=submission, requested_by=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"AI grading queued for {submission.student}.")
+    if request.POST.get("return_to") == "assignment":
+        return redirect("assignment_detail", assignment_id=submission.assignment_id)
+    return redirect("submission_review", submission_id=submission.pk)
+
+
+@require_POST
+def grade_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    _require_educator(request)
+    assignment = _found(
+        selectors.assignment_for_educator(user=request.user, assignment_id=assignment_id)
+    )
+    queued = grading_runs_request_for_assignment(assignment=assignment, requested_by=request.user)
+    if queued:
+        messages.success(request, f"AI grading queued for {queued} submission(s).")
+    else:
+        messages.info(request, "Every submission is graded or being graded already.")
+    return redirect("assignment_detail", assignment_id=assignment.pk)
+
+
+def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
+    _require_educator(request)
+    submission = _found(
+        selectors.submission_for_educator(user=request.user, submission_id=submission_id)
+    )
+    run = submission.latest_run
+    criteria = list(
+        selectors.rubric_version_criteria(
+            rubric_version=review_rubric_version(submission=submission)
+        )
+    )
+    reviewed = selectors.review_points(submission=submission)
+    initial_points = review_initial_points(submission=submission)
+    initial_points.update({pk: item.points for pk, item in reviewed.items()})
+    review = getattr(submission, "review", None)
+    form = ReviewForm(
+        request.POST or None,
+        criteria=criteria,
+        initial_points=initial_points,
+        initial_comments={pk: item.comment for pk, item in reviewed.items()},
+        initial={"comment": review.comment if review else ""},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            review = review_save(
+                submission=submission,
+                actor=request.user,
+                points=form.points(),
+                comments=form.comments(),
+                comment=form.cleaned_data["comment"],
+            )
+            action = request.POST.get("action", "save")
+            if action == "approve":
+                review_approve(review=review, actor=request.user)
+                messages.success(request, "Review saved and approved.")
+            elif action == "release":
+                review_release(review=review, actor=request.user)
+                messages.success(request, "Grade released to the student.")
+            else:
+                messages.success(request, "Review saved.")
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            return redirect("submission_review", submission_id=submission.pk)
+    results = selectors.run_results(run=run) if run else {}
+    return render(
+        request,
+        "grading/review.html",
+        {
+            "submission": submission,
+            "assignment": submission.assignment,
+            "course": submission.assignment.course,
+            "run": run,
+            "run_model": snapshot_as_text(run.model_snapshot) if run else "",
+            "rows": [
+                (criterion, results.get(criterion.pk), points, comment)
+                for criterion, points, comment in form.criterion_fields()
+            ],
+            "form": form,
+            "review": review,
+            "lines": submission.text.split("\n"),
+            "runs": submission.runs.all()[:10],
+            "audit": submission.audit_events.select_related("actor")[:50],
+            "succeeded": run is not None and run.status == GradingRun.Status.SUCCEEDED,
+        },
+    )
