@@ -130,21 +130,53 @@ class ModelProfile(models.Model):
 
     class Backend(models.TextChoices):
         TRANSFORMERS = "transformers", "transformers (local)"
+        OPENAI = "openai", "OpenAI-compatible server (vLLM, SGLang, Ollama, hosted)"
         SCRIPTED = "scripted", "scripted (tests and demos)"
 
+    class Quantization(models.TextChoices):
+        NONE = "", "none"
+        INT8 = "8bit", "8-bit (bitsandbytes, GPU)"
+        INT4 = "4bit", "4-bit (bitsandbytes, GPU)"
+
     name = models.CharField(max_length=100, unique=True)
+    is_default = models.BooleanField(
+        default=False, help_text="Used by assignments that name no profile."
+    )
     backend = models.CharField(max_length=32, choices=Backend.choices, default=Backend.TRANSFORMERS)
-    model = models.CharField(max_length=500, help_text="Hub id or local folder.")
+    model = models.CharField(max_length=500, help_text="Hub id, local folder, or served name.")
+    revision = models.CharField(max_length=100, blank=True, help_text="Hub revision to pin.")
+    api_base = models.URLField(
+        blank=True, help_text="Server URL for the OpenAI-compatible backend."
+    )
+    api_key_env = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Name of the environment variable holding the server's API key (never the key).",
+    )
+    request_timeout_seconds = models.PositiveIntegerField(default=600)
     enable_thinking = models.BooleanField(default=True)
     temperature = models.FloatField(default=0.6)
     top_p = models.FloatField(default=0.95)
     top_k = models.PositiveIntegerField(default=20)
     min_p = models.FloatField(default=0.0)
+    presence_penalty = models.FloatField(default=0.0)
+    repetition_penalty = models.FloatField(default=1.0)
     thinking_budget = models.PositiveIntegerField(default=2048)
     max_answer_tokens = models.PositiveIntegerField(default=1536)
     context_limit = models.PositiveIntegerField(default=32768)
     device = models.CharField(max_length=32, default="cpu")
     dtype = models.CharField(max_length=16, default="auto")
+    quantization = models.CharField(
+        max_length=8, choices=Quantization.choices, default=Quantization.NONE, blank=True
+    )
+    batch_size = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_profile"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -169,6 +201,15 @@ class Assignment(models.Model):
         default=True, help_text="AI grades need an educator's approval before release."
     )
     students_see_trace = models.BooleanField(default=False)
+    self_consistency_samples = models.PositiveSmallIntegerField(
+        default=1, help_text="Grade this many times and report the spread (1 = once)."
+    )
+    min_agreement_for_bulk_release = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Quadratic weighted kappa the AI must reach on reviewed submissions "
+        "before bulk release is allowed (empty = no requirement).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -200,6 +241,8 @@ class Submission(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # Problems found while reading the file (e.g. "no_text"), shown to the educator.
+    flags = models.JSONField(default=list, blank=True)
     # The AI run the educator sees; kept here so list pages need no per-row query.
     latest_run = models.ForeignKey(
         "GradingRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -244,7 +287,15 @@ class GradingRun(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    task_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # Every failed attempt's error, oldest first, so a run that gave up shows its history.
+    error_history = models.JSONField(default=list, blank=True)
+    # Last sign of life from the worker grading it; the sweep re-queues runs that went quiet.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Self-consistency: every sample's per-criterion points, and the spread per criterion.
+    samples = models.JSONField(default=list, blank=True)
+    spread = models.JSONField(default=dict, blank=True)
     reasoning_trace = models.TextField(blank=True)
     raw_answer = models.TextField(blank=True)
     feedback = models.TextField(blank=True)
@@ -290,6 +341,7 @@ class CriterionResult(models.Model):
     level_label = models.CharField(max_length=80)
     points = models.PositiveIntegerField()
     justification = models.TextField()
+    # [{"quote": str, "verified": bool}]: verified means found in the submission text.
     evidence = models.JSONField(default=list)
 
     class Meta:
@@ -362,3 +414,51 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.field} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class RegradeRequest(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted (grade changed)"
+        DECLINED = "declined", "Declined"
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="regrade_requests"
+    )
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="regrade_requests"
+    )
+    criteria = models.ManyToManyField(Criterion, blank=True, related_name="+")
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    response = models.TextField(blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Regrade of {self.submission} ({self.status})"
+
+
+class WorkerHeartbeat(models.Model):
+    """A grading worker's last report: who is up, which model it holds, what it is doing."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    pid = models.PositiveIntegerField()
+    models_loaded = models.JSONField(default=list, blank=True)
+    current_run = models.ForeignKey(
+        GradingRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return self.hostname
