@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "grading",
 ]
 
@@ -63,6 +66,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "grading.context_processors.roles",
             ],
         },
     },
@@ -113,6 +117,18 @@ STORAGES = {
         )
     },
 }
+
+# Email: console in development; SMTP settings from the environment in production.
+EMAIL_BACKEND = env_str("AAIE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("AAIE_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("AAIE_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("AAIE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("AAIE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("AAIE_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("AAIE_FROM_EMAIL", "AAIE <aaie@localhost>")
+# Absolute links in emails.
+AAIE_SITE_URL = env_str("AAIE_SITE_URL", "http://127.0.0.1:8000")
 
 # Uploads: per file and per request, checked again by the submission service.
 AAIE_MAX_UPLOAD_BYTES = env_int("AAIE_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)
@@ -165,11 +181,47 @@ AAIE_DEFAULT_MODEL = {
     "context_limit": env_int("AAIE_CONTEXT_LIMIT", 32768),
 }
 
+# The API (grading/api/): token first, so an anonymous call gets 401 with a Token challenge.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "grading.api.common.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "grading.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("AAIE_API_RATE_ANON", "60/minute"),
+        "user": env_str("AAIE_API_RATE_USER", "600/minute"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AAIE API",
+    "DESCRIPTION": "Courses, rubrics, submissions, AI grading runs, reviews and exports. "
+    "Authenticate with a session or with `Authorization: Token <key>` (create a key under "
+    "API tokens). Every error has the body {\"error\": {\"code\", \"message\", \"fields\"}}.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "grading.api.errors.add_error_responses",
+    ],
 }
 
 LOGGING = {

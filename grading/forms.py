@@ -159,3 +159,33 @@ class ReviewForm(forms.Form):
     def criterion_fields(self):
         """(criterion, points field, comment field) for the template."""
         return [(c, self[f"points_{c.pk}"], self[f"comment_{c.pk}"]) for c in self.criteria]
+
+
+class StudentUploadForm(forms.Form):
+    file = forms.FileField(label="Your file (.txt, .md or source code)")
+
+
+class RegradeRequestForm(forms.Form):
+    criteria = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Which criteria should be looked at again?",
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), max_length=3000, label="Why?"
+    )
+
+    def __init__(self, *args, criteria: list[Criterion], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._criteria = {str(c.pk): c for c in criteria}
+        self.fields["criteria"].choices = [(str(c.pk), f"{c.key} {c.title}") for c in criteria]
+
+    def clean_criteria(self) -> list[Criterion]:
+        return [self._criteria[pk] for pk in self.cleaned_data["criteria"]]
+
+
+class RegradeAnswerForm(forms.Form):
+    response = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), max_length=3000, label="Response to the student"
+    )
+    change_grade = forms.BooleanField(required=False, label="Change the grade to the points below")

@@ -13,6 +13,7 @@ from grading.models import (
     CriterionReview,
     Enrolment,
     GradingRun,
+    RegradeRequest,
     RubricVersion,
     Submission,
 )
@@ -109,6 +110,57 @@ def submission_list_for_student(*, user: User) -> QuerySet[Submission]:
 
 def submission_for_student(*, user: User, submission_id: int) -> Submission | None:
     return submission_list_for_student(user=user).filter(pk=submission_id).first()
+
+
+class StudentStatus:
+    """What a student may know of a submission's progress: never an unreleased grade."""
+
+    SUBMITTED = "Submitted"
+    BEING_GRADED = "Being graded"
+    AWAITING_REVIEW = "Awaiting review"
+    RELEASED = "Released"
+
+
+def student_status(submission: Submission) -> str:
+    review = getattr(submission, "review", None)
+    if review is not None and review.released:
+        return StudentStatus.RELEASED
+    run = submission.latest_run
+    if run is None or run.status in (GradingRun.Status.FAILED, GradingRun.Status.CANCELLED):
+        return StudentStatus.SUBMITTED
+    if run.is_active:
+        return StudentStatus.BEING_GRADED
+    return StudentStatus.AWAITING_REVIEW
+
+
+def assignment_list_for_student(*, user: User) -> QuerySet[Assignment]:
+    return (
+        Assignment.objects.filter(
+            course__enrolments__user=user, course__enrolments__role=Enrolment.Role.STUDENT
+        )
+        .select_related("course")
+        .order_by("course__code", "due_at", "title")
+    )
+
+
+def assignment_for_student(*, user: User, assignment_id: int) -> Assignment | None:
+    return assignment_list_for_student(user=user).filter(pk=assignment_id).first()
+
+
+def regrade_requests_for_educator(*, user: User) -> QuerySet[RegradeRequest]:
+    requests = RegradeRequest.objects.select_related(
+        "submission__assignment__course", "student"
+    ).prefetch_related("criteria")
+    if not is_admin(user):
+        requests = requests.filter(
+            submission__assignment__course__enrolments__user=user,
+            submission__assignment__course__enrolments__role=Enrolment.Role.EDUCATOR,
+        )
+    return requests.order_by("status", "-created_at")
+
+
+def regrade_request_for_educator(*, user: User, request_id: int) -> RegradeRequest | None:
+    return regrade_requests_for_educator(user=user).filter(pk=request_id).first()
 
 
 def rubric_versions_for_educator(*, user: User) -> QuerySet[RubricVersion]:

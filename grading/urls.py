@@ -1,6 +1,6 @@
 from django.urls import path
 
-from grading.views import common, educator, student
+from grading.views import common, educator, regrades, student
 
 urlpatterns = [
     path("", common.home, name="home"),
@@ -32,6 +32,11 @@ urlpatterns = [
         educator.submission_review,
         name="submission_review",
     ),
+    path("regrades/", regrades.regrade_list, name="regrade_list"),
+    path("regrades/<int:request_id>/", regrades.regrade_answer, name="regrade_answer"),
     path("me/", student.my_submissions, name="my_submissions"),
+    path(
+        "me/assignments/<int:assignment_id>/upload/", student.my_upload, name="my_upload"
+    ),
     path("me/submissions/<int:submission_id>/", student.my_feedback, name="my_feedback"),
 ]

@@ -17,6 +17,7 @@ from grading.models import (
     RubricVersion,
     Submission,
 )
+from grading.services.notifications import notify_grade_released
 
 MAX_COMMENT_CHARS = 5000
 
@@ -143,4 +144,5 @@ def review_release(*, review: Review, actor) -> Review:
         review.released_at = timezone.now()
         review.save(update_fields=["released", "released_at", "updated_at"])
         _audit(submission=review.submission, actor=actor, action="released")
+        transaction.on_commit(lambda: notify_grade_released(review=review))
     return review

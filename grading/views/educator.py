@@ -35,7 +35,7 @@ from grading.services.rubrics import rubric_create
 from grading.services.submissions import submission_create
 
 
-def _require_educator(request: HttpRequest) -> None:
+def require_educator(request: HttpRequest) -> None:
     if not is_educator(request.user):
         raise PermissionDenied("This page is for educators.")
 
@@ -47,13 +47,13 @@ def _found(obj):
 
 
 def course_list(request: HttpRequest) -> HttpResponse:
-    _require_educator(request)
+    require_educator(request)
     courses = selectors.course_list_for_educator(user=request.user)
     return render(request, "grading/course_list.html", {"courses": courses})
 
 
 def course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
-    _require_educator(request)
+    require_educator(request)
     course = _found(selectors.course_for_educator(user=request.user, course_id=course_id))
     return render(
         request,
@@ -67,7 +67,7 @@ def course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
 
 
 def assignment_new(request: HttpRequest, course_id: int) -> HttpResponse:
-    _require_educator(request)
+    require_educator(request)
     course = _found(selectors.course_for_educator(user=request.user, course_id=course_id))
     rubric_versions = selectors.rubric_versions_for_educator(user=request.user)
     form = AssignmentForm(request.POST or None, rubric_versions=rubric_versions)
@@ -102,7 +102,7 @@ def assignment_new(request: HttpRequest, course_id: int) -> HttpResponse:
 
 
 def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
-    _require_educator(request)
+    require_educator(request)
     assignment = _found(
         selectors.assignment_for_educator(user=request.user, assignment_id=assignment_id)
     )
@@ -120,7 +120,7 @@ def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
 
 
 def submission_upload(request: HttpRequest, assignment_id: int) -> HttpResponse:
-    _require_educator(request)
+    require_educator(request)
     assignment = _found(
         selectors.assignment_for_educator(user=request.user, assignment_id=assignment_id)
     )
@@ -154,7 +154,7 @@ def submission_upload(request: HttpRequest, assignment_id: int) -> HttpResponse:
 
 @require_POST
 def grade_submission(request: HttpRequest, submission_id: int) -> HttpResponse:
-    _require_educator(request)
+    require_educator(request)
     submission = _found(
         selectors.submission_for_educator(user=request.user, submission_id=submission_id)
     )
@@ -171,7 +171,7 @@ def grade_submission(request: HttpRequest, submission_id: int) -> HttpResponse:
 
 @require_POST
 def grade_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
-    _require_educator(request)
+    require_educator(request)
     assignment = _found(
         selectors.assignment_for_educator(user=request.user, assignment_id=assignment_id)
     )
@@ -184,7 +184,7 @@ def grade_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
 
 
 def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
-    _require_educator(request)
+    require_educator(request)
     submission = _found(
         selectors.submission_for_educator(user=request.user, submission_id=submission_id)
     )
