@@ -1,8 +1,14 @@
 """The answer format: a JSON schema built from a rubric, and the check of an answer against it.
 
 The schema drives constrained decoding (the backend's grammar engine), so the model can only write
-answers of this shape. `parse_answer` checks the same rules again in Python, because not every
-backend constrains its output and a stored answer should never be trusted unchecked.
+answers of this shape: each criterion is one of its levels, with points inside that level's band
+(`level_bands`), so the points always agree with the chosen level. `parse_answer` checks the same
+rules again in Python, because not every backend constrains its output and a stored answer should
+never be trusted unchecked.
+
+Note on strings: xgrammar 0.2.8 allows no escape sequences inside a string that has a maxLength,
+so answer strings cannot hold double quotes or line breaks. The evidence check (evidence.py)
+compares with whitespace normalised for that reason.
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ class AnswerLimits:
     feedback_max_chars: int = 1200
     evidence_max_items: int = 3
     evidence_max_chars: int = 200
+    reasoning_max_chars: int = 2000  # the reasoning field of models that cannot think
 
 
 DEFAULT_LIMITS = AnswerLimits()
 
+REASONING = "reasoning"
 SCORES = "scores"
 FEEDBACK = "feedback"
 LEVEL = "level"
@@ -40,6 +48,8 @@ JUSTIFICATION = "justification"
 # level comes before the points so the points can follow the chosen level.
 CRITERION_FIELDS = (EVIDENCE, JUSTIFICATION, LEVEL, POINTS)
 ANSWER_FIELDS = (SCORES, FEEDBACK)
+# For models without a thinking mode the reasoning comes first, before any score is written.
+ANSWER_FIELDS_WITH_REASONING = (REASONING, SCORES, FEEDBACK)
 
 MIN_POINTS = 0
 # C0 control characters and DEL, except tab and newline. They never mean anything in a grade,
@@ -52,11 +62,41 @@ class AnswerError(ValueError):
     """The model's answer does not fit the rubric; the message says what is wrong, for people."""
 
 
-def answer_schema(rubric: Rubric, limits: AnswerLimits = DEFAULT_LIMITS) -> dict[str, Any]:
-    """The JSON schema of a valid answer for `rubric`, strict everywhere."""
+def level_bands(criterion: Criterion) -> dict[str, tuple[int, int]]:
+    """The points each level allows, as (lowest, highest), both inclusive.
+
+    A level's band runs from just above the next lower level's points up to its own points; the
+    lowest level's band starts at 0. So with levels 4, 2 and 0, "4" allows 3 to 4 and "2" allows
+    1 to 2. Levels with equal points share their points exactly. Bands stay within 0 to the
+    criterion's maximum.
+    """
+    bands = {}
+    for level in criterion.levels:
+        highest = min(level.points, criterion.max_points)
+        lower = [other.points for other in criterion.levels if other.points < level.points]
+        lowest = max(lower) + 1 if lower else MIN_POINTS
+        bands[level.label] = (min(lowest, highest), highest)
+    return bands
+
+
+def answer_fields(*, reasoning: bool) -> tuple[str, ...]:
+    return ANSWER_FIELDS_WITH_REASONING if reasoning else ANSWER_FIELDS
+
+
+def answer_schema(
+    rubric: Rubric, limits: AnswerLimits = DEFAULT_LIMITS, *, reasoning: bool = False
+) -> dict[str, Any]:
+    """The JSON schema of a valid answer for `rubric`, strict everywhere.
+
+    `reasoning` adds a bounded "reasoning" field first, for models that cannot think.
+    """
+    properties: dict[str, Any] = {}
+    if reasoning:
+        properties[REASONING] = {"type": "string", "maxLength": limits.reasoning_max_chars}
     return {
         "type": "object",
-        "properties": {
+        "properties": properties
+        | {
             SCORES: {
                 "type": "object",
                 "properties": {
@@ -68,12 +108,22 @@ def answer_schema(rubric: Rubric, limits: AnswerLimits = DEFAULT_LIMITS) -> dict
             },
             FEEDBACK: {"type": "string", "maxLength": limits.feedback_max_chars},
         },
-        "required": list(ANSWER_FIELDS),
+        "required": list(answer_fields(reasoning=reasoning)),
         "additionalProperties": False,
     }
 
 
 def _criterion_schema(criterion: Criterion, limits: AnswerLimits) -> dict[str, Any]:
+    """One branch per level: the level's label, and points within its band."""
+    return {
+        "anyOf": [
+            _level_schema(label, band, limits) for label, band in level_bands(criterion).items()
+        ]
+    }
+
+
+def _level_schema(label: str, band: tuple[int, int], limits: AnswerLimits) -> dict[str, Any]:
+    lowest, highest = band
     properties = {
         EVIDENCE: {
             "type": "array",
@@ -81,8 +131,8 @@ def _criterion_schema(criterion: Criterion, limits: AnswerLimits) -> dict[str, A
             "maxItems": limits.evidence_max_items,
         },
         JUSTIFICATION: {"type": "string", "maxLength": limits.justification_max_chars},
-        LEVEL: {"type": "string", "enum": [level.label for level in criterion.levels]},
-        POINTS: {"type": "integer", "minimum": MIN_POINTS, "maximum": criterion.max_points},
+        LEVEL: {"type": "string", "const": label},
+        POINTS: {"type": "integer", "minimum": lowest, "maximum": highest},
     }
     return {
         "type": "object",
@@ -92,7 +142,9 @@ def _criterion_schema(criterion: Criterion, limits: AnswerLimits) -> dict[str, A
     }
 
 
-def parse_answer(text: str, rubric: Rubric, limits: AnswerLimits = DEFAULT_LIMITS) -> GradedAnswer:
+def parse_answer(
+    text: str, rubric: Rubric, limits: AnswerLimits = DEFAULT_LIMITS, *, reasoning: bool = False
+) -> GradedAnswer:
     """Check an answer against `rubric` and return it with scores in rubric order.
 
     Over-long text is rejected, not cut: an answer that breaks the limits did not follow the
@@ -101,7 +153,12 @@ def parse_answer(text: str, rubric: Rubric, limits: AnswerLimits = DEFAULT_LIMIT
     Raises AnswerError naming the first problem found.
     """
     data = _load_json_object(text)
-    _reject_unknown(data, ANSWER_FIELDS, "The answer")
+    _reject_unknown(data, answer_fields(reasoning=reasoning), "The answer")
+    reasoning_text = ""
+    if reasoning:
+        if REASONING not in data:
+            raise AnswerError('The answer has no "reasoning".')
+        reasoning_text = _bounded_string(data[REASONING], limits.reasoning_max_chars, '"reasoning"')
 
     if SCORES not in data:
         raise AnswerError('The answer has no "scores".')
@@ -128,6 +185,7 @@ def parse_answer(text: str, rubric: Rubric, limits: AnswerLimits = DEFAULT_LIMIT
             _parse_score(scores[criterion.key], criterion, limits) for criterion in rubric.criteria
         ),
         feedback=feedback,
+        reasoning=reasoning_text,
     )
 
 
@@ -159,6 +217,12 @@ def _parse_score(value: Any, criterion: Criterion, limits: AnswerLimits) -> Crit
     if points > criterion.max_points:
         raise AnswerError(
             f"Criterion {key}: points {points} are above the maximum of {criterion.max_points}."
+        )
+    lowest, highest = level_bands(criterion)[level]
+    if not lowest <= points <= highest:
+        raise AnswerError(
+            f"Criterion {key}: {points} points do not agree with level {level!r}, which allows "
+            f"{lowest} to {highest}."
         )
 
     justification = _bounded_string(

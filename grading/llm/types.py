@@ -53,6 +53,8 @@ class GenerationSettings:
     top_p: float = 0.95
     top_k: int = 20
     min_p: float = 0.0
+    presence_penalty: float = 0.0  # 0 to 2; Qwen suggests raising it if a model repeats itself
+    repetition_penalty: float = 1.0  # 1 = off
     thinking_budget: int = 2048  # most tokens of reasoning before the thought is closed
     max_answer_tokens: int = 1536
     context_limit: int = 32768  # prompt + thinking + answer must fit
@@ -64,9 +66,15 @@ class ModelSpec:
     """Which model a worker loads; equal specs share one loaded backend per process."""
 
     backend: str  # a name registered in grading.llm.backends
-    model: str  # hub id or local folder
+    model: str  # hub id, local folder, or the name a server serves it under
+    revision: str = ""  # hub revision (branch, tag or commit) to load; "" = the default branch
     device: str = "cpu"
     dtype: str = "auto"
+    quantization: str = ""  # "", "8bit" or "4bit" (bitsandbytes, CUDA only)
+    # OpenAI-compatible servers only.
+    api_base: str = ""
+    api_key_env: str = ""  # the name of the environment variable holding the key, never the key
+    request_timeout_seconds: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,9 @@ class Generation:
     thinking_tokens: int
     answer_tokens: int
     thinking_budget_reached: bool = False
+    # The thought was cut off without being closed (a server hit its token limit mid-thought),
+    # so there is no answer to parse.
+    trace_truncated: bool = False
     answer_complete: bool = True  # False when max_answer_tokens ran out mid-answer
     model_revision: str = ""  # weights hash or revision, for reproducing the grade
     extra: dict[str, Any] = field(default_factory=dict)
@@ -104,6 +115,7 @@ class CriterionScore:
 class GradedAnswer:
     scores: tuple[CriterionScore, ...]
     feedback: str
+    reasoning: str = ""  # the answer's own reasoning field, for models that cannot think
 
     @property
     def total(self) -> int:

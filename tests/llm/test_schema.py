@@ -8,8 +8,14 @@ from typing import Any
 
 import pytest
 
-from grading.llm.schema import AnswerError, AnswerLimits, answer_schema, parse_answer
-from grading.llm.types import Rubric
+from grading.llm.schema import (
+    AnswerError,
+    AnswerLimits,
+    answer_schema,
+    level_bands,
+    parse_answer,
+)
+from grading.llm.types import Criterion, Level, Rubric
 
 LIMITS = AnswerLimits()
 
@@ -47,19 +53,47 @@ def test_the_schema_requires_exactly_the_rubric_criteria(
     assert schema["properties"]["feedback"]["maxLength"] == LIMITS.feedback_max_chars
 
 
-def test_each_criterion_has_its_levels_and_bounds(make_rubric: Callable[[int], Rubric]) -> None:
+def test_each_criterion_is_one_of_its_levels_with_points_in_that_levels_band(
+    make_rubric: Callable[[int], Rubric],
+) -> None:
     rubric = make_rubric(1)
     criterion = answer_schema(rubric)["properties"]["scores"]["properties"]["C1"]
-    fields = criterion["properties"]
+    branches = criterion["anyOf"]
 
-    assert list(fields) == ["evidence", "justification", "level", "points"]
-    assert criterion["required"] == list(fields)
-    assert criterion["additionalProperties"] is False
-    assert fields["level"]["enum"] == ["Excellent", "Adequate", "Missing"]
-    assert fields["points"] == {"type": "integer", "minimum": 0, "maximum": 4}
-    assert fields["justification"]["maxLength"] == LIMITS.justification_max_chars
-    assert fields["evidence"]["maxItems"] == LIMITS.evidence_max_items
-    assert fields["evidence"]["items"]["maxLength"] == LIMITS.evidence_max_chars
+    # Levels 4, 2 and 0 points: each level allows the points above the next lower level.
+    assert [
+        (
+            branch["properties"]["level"]["const"],
+            branch["properties"]["points"]["minimum"],
+            branch["properties"]["points"]["maximum"],
+        )
+        for branch in branches
+    ] == [("Excellent", 3, 4), ("Adequate", 1, 2), ("Missing", 0, 0)]
+    for branch in branches:
+        fields = branch["properties"]
+        assert list(fields) == ["evidence", "justification", "level", "points"]
+        assert branch["required"] == list(fields)
+        assert branch["additionalProperties"] is False
+        assert fields["justification"]["maxLength"] == LIMITS.justification_max_chars
+        assert fields["evidence"]["maxItems"] == LIMITS.evidence_max_items
+        assert fields["evidence"]["items"]["maxLength"] == LIMITS.evidence_max_chars
+
+
+def test_level_bands_handle_gaps_equal_points_and_a_low_maximum() -> None:
+    criterion = Criterion(
+        key="C1",
+        title="Odd levels",
+        description="",
+        max_points=5,
+        levels=(Level("Top", 7), Level("Good", 3), Level("Also good", 3), Level("Weak", 1)),
+    )
+
+    assert level_bands(criterion) == {
+        "Top": (4, 5),  # never above the criterion's maximum
+        "Good": (2, 3),
+        "Also good": (2, 3),
+        "Weak": (0, 1),
+    }
 
 
 def test_custom_limits_reach_the_schema(make_rubric: Callable[[int], Rubric]) -> None:
@@ -70,7 +104,7 @@ def test_custom_limits_reach_the_schema(make_rubric: Callable[[int], Rubric]) ->
         evidence_max_chars=5,
     )
     schema = answer_schema(make_rubric(1), limits)
-    fields = schema["properties"]["scores"]["properties"]["C1"]["properties"]
+    fields = schema["properties"]["scores"]["properties"]["C1"]["anyOf"][0]["properties"]
 
     assert schema["properties"]["feedback"]["maxLength"] == 20
     assert fields["justification"]["maxLength"] == 10
@@ -79,6 +113,26 @@ def test_custom_limits_reach_the_schema(make_rubric: Callable[[int], Rubric]) ->
         "items": {"type": "string", "maxLength": 5},
         "maxItems": 1,
     }
+
+
+def test_the_reasoning_field_comes_first_and_is_bounded(
+    make_rubric: Callable[[int], Rubric],
+) -> None:
+    rubric = make_rubric(1)
+    schema = answer_schema(rubric, LIMITS, reasoning=True)
+
+    assert list(schema["properties"]) == ["reasoning", "scores", "feedback"]
+    assert schema["required"] == ["reasoning", "scores", "feedback"]
+    assert schema["properties"]["reasoning"]["maxLength"] == LIMITS.reasoning_max_chars
+    data = {"reasoning": "The thesis is clear.", **valid_answer(rubric)}
+    assert parse_answer(json.dumps(data), rubric, reasoning=True).reasoning == (
+        "The thesis is clear."
+    )
+    # Without the option the same field is unexpected, and with it a missing one is an error.
+    with pytest.raises(AnswerError, match="unexpected field 'reasoning'"):
+        parse_answer(json.dumps(data), rubric)
+    with pytest.raises(AnswerError, match='no "reasoning"'):
+        parse_answer(json.dumps(valid_answer(rubric)), rubric, reasoning=True)
 
 
 def test_it_parses_a_valid_answer_in_rubric_order(make_rubric: Callable[[int], Rubric]) -> None:
@@ -135,6 +189,11 @@ CASES: list[tuple[str, Callable[[Rubric], str], str]] = [
         "unknown level",
         lambda r: broken(r, lambda d: c1(d).update(level="Brilliant")),
         'Criterion C1: level "Brilliant" is not one of the rubric\'s levels',
+    ),
+    (
+        "points outside the chosen level's band",
+        lambda r: broken(r, lambda d: c1(d).update(level="Excellent", points=1)),
+        "Criterion C1: 1 points do not agree with level 'Excellent', which allows 3 to 4.",
     ),
     (
         "points above the maximum",

@@ -15,6 +15,7 @@ from grading.llm.types import ModelSpec
 # name -> "module:class"
 REGISTRY = {
     "transformers": "grading.llm.backends.transformers_local:TransformersBackend",
+    "openai": "grading.llm.backends.openai_compat:OpenAICompatBackend",
     "scripted": "grading.llm.backends.scripted:ScriptedBackend",
 }
 

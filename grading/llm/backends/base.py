@@ -5,13 +5,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-from grading.llm.types import Generation, GenerationRequest, ModelSpec
+from grading.llm.families import Family
+from grading.llm.types import Generation, GenerationRequest, GenerationSettings, ModelSpec
 
 # The trace streams to the caller (and on to the database) at most this often while the model
 # thinks: often enough for an educator watching, rare enough not to hammer the database.
 TRACE_FLUSH_SECONDS = 1.0
 
 TraceCallback = Callable[[str], None]
+
+# The range OpenAI-compatible servers accept for presence_penalty.
+PRESENCE_PENALTY_RANGE = (-2.0, 2.0)
 
 
 class BackendError(Exception):
@@ -36,6 +40,11 @@ class GradingBackend(ABC):
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
 
+    @property
+    def family(self) -> Family:
+        """The family this backend detected for its model (see grading.llm.families)."""
+        return Family.QWEN3
+
     @abstractmethod
     def generate(
         self, request: GenerationRequest, *, on_trace: TraceCallback | None = None
@@ -46,3 +55,39 @@ class GradingBackend(ABC):
         the model thinks; the final trace is in the returned Generation, not in a last call.
         Raises BackendError.
         """
+
+
+def check_settings(settings: GenerationSettings) -> None:
+    """Refuse settings no backend should run with; raises a permanent BackendError."""
+    if settings.temperature < 0 or (settings.enable_thinking and settings.temperature == 0):
+        # Qwen warns that greedy decoding makes thinking models repeat themselves endlessly.
+        raise BackendError(
+            f"Temperature must be above 0 with thinking on (got {settings.temperature}): a "
+            f"thinking model must not be decoded greedily. Use Qwen's advice: 0.6 with "
+            f"thinking, 0.7 without.",
+            permanent=True,
+        )
+    if settings.enable_thinking and settings.thinking_budget < 1:
+        raise BackendError(
+            f"The thinking budget must be at least 1 token (got {settings.thinking_budget}); "
+            f"to grade without reasoning, turn thinking off.",
+            permanent=True,
+        )
+    if settings.max_answer_tokens < 1:
+        raise BackendError(
+            f"The answer needs at least 1 token (got {settings.max_answer_tokens}).",
+            permanent=True,
+        )
+    low, high = PRESENCE_PENALTY_RANGE
+    if not low <= settings.presence_penalty <= high:
+        raise BackendError(
+            f"The presence penalty must be between {low} and {high} "
+            f"(got {settings.presence_penalty}).",
+            permanent=True,
+        )
+    if settings.repetition_penalty <= 0:
+        raise BackendError(
+            f"The repetition penalty must be above 0; 1 means none "
+            f"(got {settings.repetition_penalty}).",
+            permanent=True,
+        )

@@ -1,10 +1,10 @@
 """A deterministic stand-in for a model: fast, no torch, no weights. For tests and demos.
 
 It answers by walking the request's JSON schema, so its answers always fit the rubric: for each
-criterion it picks a level from a hash of the messages (the same messages always get the same
-grade), and points that follow the level's position among the allowed levels, assuming levels
-are listed best first (first level = maximum points, last level = 0). Evidence is the start of
-the submission, quoted verbatim. Token counts are whitespace-separated words.
+criterion it picks one of the schema's level branches from a hash of the messages (the same
+messages always get the same grade), and the highest points that level allows, which are the
+level's own points. Evidence is the start of the submission, quoted verbatim. Token counts are
+whitespace-separated words.
 
 Markers in the submission (the last user message) make it misbehave, for pipeline tests:
 - "[[scripted:permanent-error]]": raises BackendError(permanent=True), as a missing model would.
@@ -88,6 +88,10 @@ def _submission(messages: tuple[dict[str, str], ...]) -> str:
 
 def _value(schema: dict[str, Any], rng: random.Random, submission: str) -> Any:
     """A value valid for `schema` (the subset of JSON Schema that answer_schema uses)."""
+    if "anyOf" in schema:
+        return _value(rng.choice(schema["anyOf"]), rng, submission)
+    if "const" in schema:
+        return schema["const"]
     if "enum" in schema:
         return rng.choice(schema["enum"])
     kind = schema.get("type")
@@ -107,18 +111,10 @@ def _value(schema: dict[str, Any], rng: random.Random, submission: str) -> Any:
 
 
 def _criterion(properties: dict[str, Any], rng: random.Random, submission: str) -> dict[str, Any]:
-    labels = properties[LEVEL]["enum"]
-    index = rng.randrange(len(labels))
-    points_schema = properties[POINTS]
-    low, high = points_schema.get("minimum", 0), points_schema["maximum"]
-    # Levels are assumed best first: the first earns the maximum, the last the minimum.
-    share = 1.0 if len(labels) == 1 else (len(labels) - 1 - index) / (len(labels) - 1)
     answer = {}
     for name, sub in properties.items():
-        if name == LEVEL:
-            answer[name] = labels[index]
-        elif name == POINTS:
-            answer[name] = low + round((high - low) * share)
+        if name == POINTS:
+            answer[name] = sub["maximum"]  # the level's own points, the top of its band
         elif name == EVIDENCE:
             answer[name] = _evidence(sub, submission)
         else:

@@ -5,11 +5,16 @@ it closes the thought or spends the thinking budget; at the budget the thought i
 Qwen documents (EARLY_STOP_TEXT). Phase two continues from there and writes the answer under an
 xgrammar grammar built from the answer's JSON schema, so the answer always parses and fits the
 rubric, whatever the model's size.
+
+The model's family (grading.llm.families) comes from its chat template: Qwen3's template takes
+`enable_thinking`; a QwQ-style template opens "<think>" itself; a Qwen2.5-style template has no
+thinking at all, so such a model skips phase one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import threading
 import time
@@ -22,6 +27,8 @@ import xgrammar as xgr
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
+    BitsAndBytesConfig,
+    LogitsProcessor,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
@@ -33,7 +40,9 @@ from grading.llm.backends.base import (
     BackendError,
     GradingBackend,
     TraceCallback,
+    check_settings,
 )
+from grading.llm.families import Family, family_from_template, settings_for_family
 from grading.llm.thinking import (
     EARLY_STOP_SENTENCE,
     EARLY_STOP_TEXT,
@@ -51,6 +60,14 @@ DTYPES: dict[str, torch.dtype | str] = {
     "float16": torch.float16,
 }
 DEVICES = ("cpu", "cuda", "auto")
+# ModelSpec.quantization -> bitsandbytes settings; needs a CUDA GPU, bitsandbytes and accelerate.
+QUANTIZATIONS: dict[str, dict[str, bool]] = {
+    "8bit": {"load_in_8bit": True},
+    "4bit": {"load_in_4bit": True},
+}
+QUANTIZATION_PACKAGES = ("bitsandbytes", "accelerate")
+# Rendered through the chat template once, to see whether the template opens "<think>" itself.
+FAMILY_PROBE = ({"role": "user", "content": "Hello"},)
 
 # What follows a closed thought in Qwen3's chat template, before the answer.
 AFTER_THINK_END = "\n\n"
@@ -93,8 +110,9 @@ class TransformersBackend(GradingBackend):
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)
         device = _resolve_device(spec.device)
-        self.tokenizer, self.model = _load(spec.model, _resolve_dtype(spec.dtype), device)
+        self.tokenizer, self.model = _load(spec, _resolve_dtype(spec.dtype), device)
         self.model_revision = _model_revision(spec.model, self.model)
+        self._family = self._detect_family()
         tokenizer_info = xgr.TokenizerInfo.from_huggingface(
             self.tokenizer, vocab_size=self.model.config.vocab_size
         )
@@ -117,8 +135,9 @@ class TransformersBackend(GradingBackend):
         3. Phase one (thinking on): reason until </think> or the thinking budget.
         4. Phase two: write the answer under the JSON-schema grammar.
         """
-        settings = request.settings
-        _check_settings(settings)
+        # The family decides whether the model thinks, whatever the request asked.
+        settings = settings_for_family(request.settings, self.family)
+        check_settings(settings)
         with self._lock, torch.inference_mode():
             try:
                 prompt_ids = self._prompt_ids(request.messages, settings)
@@ -130,7 +149,13 @@ class TransformersBackend(GradingBackend):
                     if settings.enable_thinking
                     else _Thought(ids=[], trace="", generated_tokens=0, stop=STOP_THINKING_OFF)
                 )
-                answer = self._answer(prompt_ids + thought.ids, request.json_schema, settings)
+                answer = self._answer(
+                    prompt_ids + thought.ids,
+                    request.json_schema,
+                    settings,
+                    # The presence penalty covers everything generated: the thought and the answer.
+                    penalised_from=len(prompt_ids),
+                )
             except torch.OutOfMemoryError as error:
                 raise BackendError(
                     f"The model ran out of memory while grading; retrying may help once other "
@@ -153,6 +178,19 @@ class TransformersBackend(GradingBackend):
             model_revision=self.model_revision,
             extra={"thinking_stop": thought.stop},
         )
+
+    @property
+    def family(self) -> Family:
+        return self._family
+
+    def _detect_family(self) -> Family:
+        template = self.tokenizer.chat_template
+        if not isinstance(template, str):
+            return Family.QWEN25  # no template or several named ones: no thinking switch known
+        generation_prompt = self.tokenizer.apply_chat_template(
+            list(FAMILY_PROBE), add_generation_prompt=True, tokenize=False
+        )
+        return family_from_template(template, generation_prompt)
 
     def _prompt_ids(
         self, messages: tuple[dict[str, str], ...], settings: GenerationSettings
@@ -222,7 +260,12 @@ class TransformersBackend(GradingBackend):
         )
 
     def _answer(
-        self, input_ids: list[int], json_schema: dict[str, Any], settings: GenerationSettings
+        self,
+        input_ids: list[int],
+        json_schema: dict[str, Any],
+        settings: GenerationSettings,
+        *,
+        penalised_from: int,
     ) -> _Answer:
         # any_whitespace=False: a weak model could otherwise fill its budget with whitespace.
         grammar = self._grammar_compiler.compile_json_schema(
@@ -234,7 +277,8 @@ class TransformersBackend(GradingBackend):
             max_new_tokens=settings.max_answer_tokens,
             eos_token_id=IM_END_TOKEN_ID,
             # One processor per call: it keeps the grammar's state for a single generation.
-            logits_processor=[GrammarLogitsProcessor(grammar)],
+            extra_processors=[GrammarLogitsProcessor(grammar)],
+            penalised_from=penalised_from,
         )
         # The grammar allows <|im_end|> only once the JSON is complete.
         complete = bool(generated) and generated[-1] == IM_END_TOKEN_ID
@@ -243,19 +287,41 @@ class TransformersBackend(GradingBackend):
         )
 
     def _sample(
-        self, input_ids: list[int], settings: GenerationSettings, **generate_kwargs: Any
+        self,
+        input_ids: list[int],
+        settings: GenerationSettings,
+        *,
+        extra_processors: list[LogitsProcessor] | None = None,
+        penalised_from: int | None = None,
+        **generate_kwargs: Any,
     ) -> list[int]:
-        """Sample a continuation of `input_ids` with Qwen's settings; return the new ids."""
+        """Sample a continuation of `input_ids` with the profile's settings; return the new ids.
+
+        Temperature 0 (allowed only without thinking, see check_settings) decodes greedily.
+        """
         inputs = torch.tensor([input_ids], device=self.model.device)
+        processors = list(extra_processors or [])
+        if settings.presence_penalty:
+            start = len(input_ids) if penalised_from is None else penalised_from
+            processors.append(_PresencePenalty(settings.presence_penalty, start))
+        sampling: dict[str, Any] = (
+            {
+                "do_sample": True,
+                "temperature": settings.temperature,
+                "top_p": settings.top_p,
+                "top_k": settings.top_k,
+                "min_p": settings.min_p,
+            }
+            if settings.temperature > 0
+            else {"do_sample": False}
+        )
         output = self.model.generate(
             input_ids=inputs,
             attention_mask=torch.ones_like(inputs),
-            do_sample=True,
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-            top_k=settings.top_k,
-            min_p=settings.min_p,
+            repetition_penalty=settings.repetition_penalty,
+            logits_processor=processors,
             pad_token_id=self.tokenizer.pad_token_id,
+            **sampling,
             **generate_kwargs,
         )
         return output[0, len(input_ids) :].tolist()
@@ -265,6 +331,22 @@ class TransformersBackend(GradingBackend):
 
     def _decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+
+class _PresencePenalty(LogitsProcessor):
+    """OpenAI's presence penalty, which transformers lacks: every token already generated (from
+    `start` on) loses `penalty` from its logit, once, however often it appeared."""
+
+    def __init__(self, penalty: float, start: int) -> None:
+        self._penalty = penalty
+        self._start = start
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        generated = input_ids[:, self._start :]
+        if generated.shape[1] == 0:
+            return scores
+        seen = torch.zeros_like(scores, dtype=torch.bool).scatter_(1, generated, True)
+        return scores - self._penalty * seen.to(scores.dtype)
 
 
 class _TraceStreamer(BaseStreamer):
@@ -302,27 +384,6 @@ class _TraceStreamer(BaseStreamer):
         return
 
 
-def _check_settings(settings: GenerationSettings) -> None:
-    # Qwen warns that greedy decoding makes thinking models repeat themselves endlessly.
-    if settings.temperature <= 0:
-        raise BackendError(
-            f"Temperature must be above 0 (got {settings.temperature}): Qwen3 must not be "
-            f"decoded greedily. Use Qwen's advice: 0.6 with thinking, 0.7 without.",
-            permanent=True,
-        )
-    if settings.enable_thinking and settings.thinking_budget < 1:
-        raise BackendError(
-            f"The thinking budget must be at least 1 token (got {settings.thinking_budget}); "
-            f"to grade without reasoning, turn thinking off.",
-            permanent=True,
-        )
-    if settings.max_answer_tokens < 1:
-        raise BackendError(
-            f"The answer needs at least 1 token (got {settings.max_answer_tokens}).",
-            permanent=True,
-        )
-
-
 def _resolve_device(device: str) -> str:
     if device not in DEVICES:
         raise BackendError(
@@ -347,11 +408,23 @@ def _resolve_dtype(dtype: str) -> torch.dtype | str:
     return DTYPES[dtype]
 
 
-def _load(model: str, dtype: torch.dtype | str, device: str) -> tuple[PreTrainedTokenizerBase, Any]:
+def _load(
+    spec: ModelSpec, dtype: torch.dtype | str, device: str
+) -> tuple[PreTrainedTokenizerBase, Any]:
+    model = spec.model
+    # A local folder is what it is; a revision pins the files of a hub id.
+    revision = {"revision": spec.revision} if spec.revision else {}
+    quantization = _quantization(spec, device)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model)
-        # Loaded on the CPU, then moved: a device_map would need the accelerate package.
-        loaded = AutoModelForCausalLM.from_pretrained(model, dtype=dtype).to(device)
+        tokenizer = AutoTokenizer.from_pretrained(model, **revision)
+        if quantization:
+            # bitsandbytes places the weights itself, through accelerate's device map.
+            loaded = AutoModelForCausalLM.from_pretrained(
+                model, dtype=dtype, quantization_config=quantization, device_map=device, **revision
+            )
+        else:
+            # Loaded on the CPU, then moved: a device_map would need the accelerate package.
+            loaded = AutoModelForCausalLM.from_pretrained(model, dtype=dtype, **revision).to(device)
     except torch.OutOfMemoryError as error:
         raise BackendError(
             f"Not enough memory to load model {model!r} on {device}: {_bounded(error)}",
@@ -361,6 +434,26 @@ def _load(model: str, dtype: torch.dtype | str, device: str) -> tuple[PreTrained
         raise BackendError(_load_failure(model, error), permanent=True) from error
     loaded.eval()
     return tokenizer, loaded
+
+
+def _quantization(spec: ModelSpec, device: str) -> BitsAndBytesConfig | None:
+    if not spec.quantization:
+        return None
+    if spec.quantization not in QUANTIZATIONS:
+        raise BackendError(
+            f"Unknown quantization {spec.quantization!r}; use one of: "
+            f"{', '.join(QUANTIZATIONS)}, or none.",
+            permanent=True,
+        )
+    missing = [name for name in QUANTIZATION_PACKAGES if importlib.util.find_spec(name) is None]
+    if device != "cuda" or missing:
+        needs = f"install {' and '.join(missing)}" if missing else "use device 'cuda' or 'auto'"
+        raise BackendError(
+            f"{spec.quantization} quantization runs only on a CUDA GPU with the bitsandbytes and "
+            f"accelerate packages ({needs}), or turn quantization off.",
+            permanent=True,
+        )
+    return BitsAndBytesConfig(**QUANTIZATIONS[spec.quantization])
 
 
 def _load_failure(model: str, error: Exception) -> str:
