@@ -1,4 +1,4 @@
-"""Plain-text and source-code files: checked by content, decoded strictly."""
+"""Plain-text and source-code files, decoded strictly; and uploaded names, made safe."""
 
 from __future__ import annotations
 
@@ -6,15 +6,6 @@ from pathlib import PurePosixPath
 
 from grading.errors import ApplicationError
 
-TEXT_EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".rst"})
-SOURCE_EXTENSIONS = frozenset(
-    {
-        ".py", ".java", ".c", ".h", ".cpp", ".cc", ".hpp", ".cs", ".js", ".ts", ".jsx",
-        ".tsx", ".go", ".rs", ".rb", ".php", ".kt", ".swift", ".scala", ".sql", ".sh",
-        ".r", ".m", ".hs", ".ml", ".lua", ".pl", ".html", ".css", ".json", ".yaml", ".yml",
-    }
-)  # fmt: skip
-ACCEPTED_EXTENSIONS = TEXT_EXTENSIONS | SOURCE_EXTENSIONS
 MAX_FILE_NAME_LENGTH = 255
 
 
@@ -27,18 +18,12 @@ def clean_file_name(name: str) -> str:
     return base[-MAX_FILE_NAME_LENGTH:]
 
 
-def extension_of(name: str) -> str:
-    return PurePosixPath(name).suffix.lower()
+def normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def extract_text(name: str, content: bytes) -> str:
-    """The text of a text or source file, or ApplicationError saying why there is none."""
-    extension = extension_of(name)
-    if extension not in ACCEPTED_EXTENSIONS:
-        accepted = ", ".join(sorted(ACCEPTED_EXTENSIONS))
-        raise ApplicationError(
-            f"{name}: files of type '{extension or 'none'}' are not accepted ({accepted})."
-        )
+def decode_text(name: str, content: bytes) -> str:
+    """UTF-8 text without NUL bytes, newlines normalised; ApplicationError saying why not."""
     if b"\x00" in content:
         raise ApplicationError(f"{name}: this is not a text file (it holds NUL bytes).")
     try:
@@ -47,7 +32,12 @@ def extract_text(name: str, content: bytes) -> str:
         raise ApplicationError(
             f"{name}: the text is not valid UTF-8 (byte {error.start}); save it as UTF-8."
         ) from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return normalise_newlines(text)
+
+
+def extract_text(name: str, content: bytes) -> str:
+    """The text of a text or source file; an empty one is refused (there is nothing to keep)."""
+    text = decode_text(name, content)
     if not text.strip():
         raise ApplicationError(f"{name}: the file is empty.")
     return text
