@@ -1,50 +1,97 @@
-"""Celery tasks: thin. Ids in, the service does the work; retries and limits live here."""
+"""Celery tasks: thin. Ids in, the services do the work; retries and limits live here.
+
+grade_run is safe to receive twice (only a QUEUED run is ever claimed), so it is acknowledged
+late and handed back to the queue if its worker dies; the sweep (sweep_runs, every
+GRADING_SWEEP_INTERVAL_SECONDS from Celery beat) re-sends tasks that got lost on the way.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django import db
 from django.conf import settings
+from django.db import DatabaseError
 
+from grading import worker
 from grading.services.grading import (
     TransientGradingError,
     grading_run_execute,
     grading_run_fail,
 )
+from grading.services.pipeline import grading_run_after_transient_error, grading_runs_sweep
 
 logger = logging.getLogger(__name__)
 
-MAX_TRANSIENT_RETRIES = 3
-RETRY_BACKOFF_SECONDS = 10  # doubled on each retry
+SWEEP_SOFT_TIME_LIMIT_SECONDS = 120
+SWEEP_TIME_LIMIT_SECONDS = SWEEP_SOFT_TIME_LIMIT_SECONDS + 30
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_TRANSIENT_RETRIES)
+class WorkerTimedTask(Task):
+    """Time limits from the settings of the worker that runs it, not of whoever sent it.
+
+    Celery writes the sender's limits into each message; a grading task is sent by the web and
+    the sweep, while only the worker knows its hardware (AAIE_GRADING_SOFT_TIME_LIMIT there).
+    """
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        options.setdefault("time_limit", None)
+        options.setdefault("soft_time_limit", None)
+        return super().apply_async(args, kwargs, **options)
+
+
+@shared_task(
+    base=WorkerTimedTask, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None
+)
 def grade_run(self, run_id: int) -> None:
-    """Grade one GradingRun. Safe to receive twice: only a QUEUED run is ever claimed."""
-    try:
-        grading_run_execute(run_id=run_id)
-    except TransientGradingError as error:
-        if self.request.retries >= self.max_retries:
+    """Grade one GradingRun; retry transient errors with backoff; leave a readable error."""
+    with worker.grading(run_id):
+        try:
+            grading_run_execute(run_id=run_id)
+        except TransientGradingError as error:
+            _retry_later(self, run_id, f"{error}")
+        except DatabaseError as error:
+            # Database busy or restarting: the run may be stuck RUNNING; try to free it for the
+            # retry, and if even that fails the sweep frees it once its heartbeat goes stale.
+            logger.warning("Run %s hit a database error: %s", run_id, error)
+            db.close_old_connections()  # a broken connection is replaced on the next query
+            _retry_later(self, run_id, f"Database error: {error}")
+        except SoftTimeLimitExceeded:
             grading_run_fail(
                 run_id=run_id,
-                error=f"Gave up after {self.request.retries + 1} attempts: {error}",
+                error=(
+                    "Grading took longer than the limit of "
+                    f"{settings.CELERY_TASK_SOFT_TIME_LIMIT} s. Lower the thinking budget or "
+                    "use a faster model, then grade again."
+                ),
             )
-            return
-        countdown = RETRY_BACKOFF_SECONDS * 2**self.request.retries
-        logger.warning("Run %s failed transiently, retry in %ss: %s", run_id, countdown, error)
-        raise self.retry(exc=error, countdown=countdown) from error
-    except SoftTimeLimitExceeded:
-        grading_run_fail(
-            run_id=run_id,
-            error=(
-                f"Grading took longer than the limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s. "
-                "Lower the thinking budget or use a faster model, then grade again."
-            ),
-        )
-    except Exception as error:
-        # Anything unexpected still leaves a readable error on the run, never a stuck row.
-        logger.exception("Run %s crashed", run_id)
-        grading_run_fail(run_id=run_id, error=f"Internal error while grading: {error!r}")
-        raise
+        except Exception as error:
+            # Anything unexpected still leaves a readable error on the run, never a stuck row.
+            logger.exception("Run %s crashed", run_id)
+            grading_run_fail(run_id=run_id, error=f"Internal error while grading: {error!r}")
+            raise
+
+
+def _retry_later(task, run_id: int, error: str) -> None:
+    try:
+        run = grading_run_after_transient_error(run_id=run_id, error=error)
+    except DatabaseError:
+        logger.exception("Run %s could not be queued again; the sweep will.", run_id)
+        return
+    if run is None or not run.is_active:
+        return  # ended meanwhile, or gave up: the run says why
+    countdown = settings.GRADING_RETRY_BACKOFF_SECONDS * 2 ** max(run.attempts - 1, 0)
+    logger.warning("Run %s failed transiently, retry in %ss: %s", run_id, countdown, error)
+    raise task.retry(countdown=countdown)
+
+
+@shared_task(
+    acks_late=False,
+    soft_time_limit=SWEEP_SOFT_TIME_LIMIT_SECONDS,
+    time_limit=SWEEP_TIME_LIMIT_SECONDS,
+)
+def sweep_runs() -> None:
+    """Re-enqueue grading runs that have no live task (see grading.services.pipeline)."""
+    grading_runs_sweep()

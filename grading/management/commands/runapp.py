@@ -1,4 +1,5 @@
-"""Run the whole app in one terminal: Redis (unless REDIS_URL is set), a Celery worker, the web.
+"""Run the whole app in one terminal: Redis (unless REDIS_URL is set), a grading worker, a light
+worker, Celery beat (the sweep), the web.
 
 Ctrl-C stops all of them.
 """
@@ -20,7 +21,7 @@ POLL_SECONDS = 0.5
 
 
 class Command(BaseCommand):
-    help = "Run Redis, a Celery worker and the web server until Ctrl-C."
+    help = "Run Redis, Celery workers, Celery beat and the web server until Ctrl-C."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000", help="host:port for the web")
@@ -37,10 +38,21 @@ class Command(BaseCommand):
         commands = {
             "worker": [
                 python, "-m", "celery", "-A", "aaie", "worker",
-                "--queues", "grading,default",
+                "--queues", "grading",
                 "--concurrency", str(concurrency),
+                "--hostname", "grading@%h",
                 "--loglevel", "INFO",
             ],
+            # Light tasks (text extraction, notifications, the sweep) never wait behind the model.
+            "light-worker": [
+                python, "-m", "celery", "-A", "aaie", "worker",
+                "--queues", "default",
+                "--concurrency", "1",
+                "--hostname", "light@%h",
+                "--loglevel", "INFO",
+            ],
+            # Beat sends the sweep that re-enqueues lost runs (grading/services/pipeline.py).
+            "beat": [python, "-m", "celery", "-A", "aaie", "beat", "--loglevel", "INFO"],
             "web": [python, "manage.py", "runserver", addr, "--noreload"],
         }  # fmt: skip
         processes = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
