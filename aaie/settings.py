@@ -82,7 +82,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that Celery worker processes started by the tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # IMMEDIATE: a transaction takes the write lock when it begins, so worker processes and the
+    # web wait for each other (up to the timeout) instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -104,7 +106,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("AAIE_STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env_str("AAIE_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"  # never served directly: originals are private and go through views
 STORAGES = {
@@ -133,6 +135,11 @@ AAIE_SITE_URL = env_str("AAIE_SITE_URL", "http://127.0.0.1:8000")
 # Uploads: per file and per request, checked again by the submission service.
 AAIE_MAX_UPLOAD_BYTES = env_int("AAIE_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)
 AAIE_MAX_FILES_PER_UPLOAD = env_int("AAIE_MAX_FILES_PER_UPLOAD", 200)
+# A ZIP of a class: its own size, and what it may unpack to (members, total, compression ratio).
+AAIE_MAX_ZIP_BYTES = env_int("AAIE_MAX_ZIP_BYTES", 50 * 1024 * 1024)
+AAIE_MAX_ZIP_MEMBERS = env_int("AAIE_MAX_ZIP_MEMBERS", 1000)
+AAIE_MAX_ZIP_TOTAL_BYTES = env_int("AAIE_MAX_ZIP_TOTAL_BYTES", 200 * 1024 * 1024)
+AAIE_MAX_ZIP_RATIO = env_int("AAIE_MAX_ZIP_RATIO", 100)
 DATA_UPLOAD_MAX_NUMBER_FILES = AAIE_MAX_FILES_PER_UPLOAD
 
 # Security headers; production hardening switches on with AAIE_DEBUG=0.
@@ -149,6 +156,8 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("AAIE_HSTS_PRELOAD", False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Load balancers probe over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Celery: Redis carries signals only; the database holds the truth about every run.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -168,6 +177,32 @@ CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 5 * 60}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# The grading pipeline's clock (grading/services/pipeline.py). A run is claimed at most
+# GRADING_MAX_ATTEMPTS times (transient model errors, lost workers) before it stays failed.
+GRADING_MAX_ATTEMPTS = env_int("AAIE_GRADING_MAX_ATTEMPTS", 3)
+# First retry after a transient error waits this long; each further retry waits twice as long.
+GRADING_RETRY_BACKOFF_SECONDS = env_int("AAIE_GRADING_RETRY_BACKOFF_SECONDS", 10)
+# How often a worker process reports itself and the run it is grading.
+GRADING_HEARTBEAT_SECONDS = env_int("AAIE_GRADING_HEARTBEAT_SECONDS", 10)
+# A running run whose worker has not reported for this long is taken as lost and queued again.
+GRADING_RUNNING_STALE_SECONDS = env_int("AAIE_GRADING_RUNNING_STALE_SECONDS", 90)
+# A queued run is enqueued again when, this long after it was last enqueued, the broker holds no
+# task for it: none waiting, and none handed to a worker within this time (Redis restarted,
+# worker lost before starting it). Must exceed the longest retry backoff.
+GRADING_QUEUED_STALE_SECONDS = env_int("AAIE_GRADING_QUEUED_STALE_SECONDS", 120)
+GRADING_SWEEP_INTERVAL_SECONDS = env_int("AAIE_GRADING_SWEEP_INTERVAL_SECONDS", 60)
+# Heartbeats of worker processes not seen for this long are deleted by the sweep.
+GRADING_WORKER_FORGET_SECONDS = env_int("AAIE_GRADING_WORKER_FORGET_SECONDS", 24 * 60 * 60)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-grading-runs": {
+        "task": "grading.tasks.sweep_runs",
+        "schedule": GRADING_SWEEP_INTERVAL_SECONDS,
+        # A sweep nobody ran in time is dropped: the next one does the same work.
+        "options": {"expires": GRADING_SWEEP_INTERVAL_SECONDS},
+    },
+}
 
 # The model used when an assignment names no model profile.
 AAIE_DEFAULT_MODEL = {
@@ -189,10 +224,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],  # uploads: multipart
     "DEFAULT_PAGINATION_CLASS": "grading.api.common.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "grading.api.errors.exception_handler",
@@ -210,7 +242,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "AAIE API",
     "DESCRIPTION": "Courses, rubrics, submissions, AI grading runs, reviews and exports. "
     "Authenticate with a session or with `Authorization: Token <key>` (create a key under "
-    "API tokens). Every error has the body {\"error\": {\"code\", \"message\", \"fields\"}}.",
+    'API tokens). Every error has the body {"error": {"code", "message", "fields"}}.',
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
@@ -218,16 +250,28 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "grading.models.GradingRun.Status",
+        "RegradeStatusEnum": "grading.models.RegradeRequest.Status",
+        "SubmissionStatusEnum": "grading.api.serializers.STUDENT_STATUSES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "grading.api.errors.add_error_responses",
     ],
 }
 
+# AAIE_LOG_FORMAT=json writes one JSON object per line, for log collectors in production.
+LOG_FORMAT = env_str("AAIE_LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"AAIE_LOG_FORMAT={LOG_FORMAT!r} is not 'plain' or 'json'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "aaie.json_logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("AAIE_LOG_LEVEL", "INFO")},
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from grading.ingest.detect import ACCEPTED_EXTENSIONS
 from grading.models import Criterion, RubricVersion
 from grading.services.rubrics import CriterionInput, LevelInput
 
@@ -103,16 +104,45 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(item, initial) for item in files]
 
 
+def _student_label(user) -> str:
+    return f"{user.get_full_name() or user.username} ({user.username})"
+
+
 class UploadForm(forms.Form):
-    student = forms.ModelChoiceField(queryset=None, label="Student")
-    files = MultipleFileField(label="Files (.txt, .md or source code)")
+    """Files for one chosen student, or a class (files or ZIPs) matched by roster or file name."""
+
+    files = MultipleFileField(
+        label="Files",
+        widget=MultipleFileInput(attrs={"accept": ",".join(sorted(ACCEPTED_EXTENSIONS))}),
+        help_text=".txt, .md, source code, .ipynb, .pdf, .docx, or a .zip of a whole class.",
+    )
+    student = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label="Student",
+        empty_label="— Match each file to a student (roster or file name) —",
+        help_text="Choose a student to make every file theirs; a ZIP is then their project.",
+    )
+    roster = forms.FileField(
+        required=False,
+        label="Roster CSV (optional)",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        help_text="Columns: student id (username), name, email, file name.",
+    )
 
     def __init__(self, *args, students, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["student"].queryset = students
-        self.fields["student"].label_from_instance = lambda user: (
-            f"{user.get_full_name() or user.username} ({user.username})"
-        )
+        self.fields["student"].label_from_instance = _student_label
+
+
+class AssignUnmatchedForm(forms.Form):
+    student = forms.ModelChoiceField(queryset=None, label="Student")
+
+    def __init__(self, *args, students, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["student"].queryset = students
+        self.fields["student"].label_from_instance = _student_label
 
 
 class ReviewForm(forms.Form):
@@ -189,3 +219,17 @@ class RegradeAnswerForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}), max_length=3000, label="Response to the student"
     )
     change_grade = forms.BooleanField(required=False, label="Change the grade to the points below")
+
+
+class RosterForm(forms.Form):
+    roster = forms.FileField(
+        label="Roster CSV",
+        help_text="Columns: username, email, first_name, last_name, role (student or educator).",
+    )
+
+    def clean_roster(self) -> str:
+        upload = self.cleaned_data["roster"]
+        try:
+            return upload.read(1024 * 1024 + 1).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("Save the roster as UTF-8 CSV.") from None

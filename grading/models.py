@@ -138,6 +138,13 @@ class ModelProfile(models.Model):
         INT8 = "8bit", "8-bit (bitsandbytes, GPU)"
         INT4 = "4bit", "4-bit (bitsandbytes, GPU)"
 
+    class Family(models.TextChoices):
+        # Values match grading.llm.families.Family; "" detects it from the chat template or name.
+        AUTO = "", "detect from the model"
+        QWEN3 = "qwen3", "Qwen3 (thinking switch)"
+        QWEN25 = "qwen2.5", "Qwen2.5-Instruct style (no thinking; reasons in the answer)"
+        QWQ = "qwq", "QwQ / Thinking-2507 style (always thinks)"
+
     name = models.CharField(max_length=100, unique=True)
     is_default = models.BooleanField(
         default=False, help_text="Used by assignments that name no profile."
@@ -145,6 +152,13 @@ class ModelProfile(models.Model):
     backend = models.CharField(max_length=32, choices=Backend.choices, default=Backend.TRANSFORMERS)
     model = models.CharField(max_length=500, help_text="Hub id, local folder, or served name.")
     revision = models.CharField(max_length=100, blank=True, help_text="Hub revision to pin.")
+    family = models.CharField(
+        max_length=16,
+        choices=Family.choices,
+        default=Family.AUTO,
+        blank=True,
+        help_text="How the model thinks; detected from its chat template or name when empty.",
+    )
     api_base = models.URLField(
         blank=True, help_text="Server URL for the OpenAI-compatible backend."
     )
@@ -241,8 +255,15 @@ class Submission(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    # Problems found while reading the file (e.g. "no_text"), shown to the educator.
-    flags = models.JSONField(default=list, blank=True)
+    # What the educator should know about the file, set when it is read (grading/ingest) and
+    # checked for injection (grading/llm/injection.py). A dict; every key is optional:
+    #   "no_text": true                 nothing could be read (a scan); never graded blank
+    #   "hidden_text": [str, ...]       DOCX text a reader cannot see (hidden, white, tiny)
+    #   "injection_suspected": {"score": float 0-1,
+    #                           "passages": [{"text": str, "reasons": [str, ...]}, ...]}
+    #   "skipped_files": [{"name": str, "reason": str}, ...]   files of a project ZIP not read
+    # Filter with flags__has_key="injection_suspected". All values are untrusted student text.
+    flags = models.JSONField(default=dict, blank=True)
     # The AI run the educator sees; kept here so list pages need no per-row query.
     latest_run = models.ForeignKey(
         "GradingRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -258,6 +279,68 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assignment} — {self.student} #{self.attempt}"
+
+    FLAG_LABELS = {
+        "no_text": "No readable text (scan?)",
+        "hidden_text": "Hidden text in the file",
+        "injection_suspected": "Injection suspected",
+        "skipped_files": "Files skipped",
+    }
+
+    def flag_labels(self) -> list[str]:
+        return [self.FLAG_LABELS.get(flag, flag) for flag in self.flags]
+
+
+def unmatched_upload_to(unmatched: UnmatchedUpload, filename: str) -> str:
+    return f"unmatched/{unmatched.assignment_id}/{uuid.uuid4().hex}"
+
+
+class UploadBatch(models.Model):
+    """One upload on the upload page and what became of each file, for the result page."""
+
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, related_name="upload_batches"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # [{"name": str, "outcome": "stored" | "unmatched" | "rejected", "reason": str,
+    #   "student": str, "flags": [str, ...]}], in upload order; names and reasons are untrusted.
+    results = models.JSONField(default=list, blank=True)
+    # Roster rows that named no enrolled student.
+    warnings = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Upload {self.pk} to {self.assignment}"
+
+
+class UnmatchedUpload(models.Model):
+    """A good file from a bulk upload that matched no student, kept until an educator assigns it."""
+
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, related_name="unmatched_uploads"
+    )
+    batch = models.ForeignKey(
+        UploadBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="unmatched"
+    )
+    original_name = models.CharField(max_length=500)  # its path inside the upload, for matching
+    original_file = models.FileField(upload_to=unmatched_upload_to)
+    size = models.PositiveIntegerField()
+    reason = models.CharField(max_length=500)  # why it matched nobody
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["assignment", "original_name", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
 
 
 class GradingRun(models.Model):
@@ -275,6 +358,9 @@ class GradingRun(models.Model):
     class Flag(models.TextChoices):
         THINKING_BUDGET_REACHED = "thinking_budget_reached", "Thinking budget reached"
         INPUT_TOO_LONG = "input_too_long", "Submission too long for the model"
+        TRUNCATED_TRACE = "truncated_trace", "Reasoning cut off before an answer"
+        UNVERIFIABLE_EVIDENCE = "unverifiable_evidence", "Evidence not found in the submission"
+        HIGH_SPREAD = "high_spread", "Samples disagree: needs human attention"
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="runs")
     rubric_version = models.ForeignKey(

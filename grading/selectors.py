@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from grading.models import (
     Assignment,
@@ -16,6 +16,8 @@ from grading.models import (
     RegradeRequest,
     RubricVersion,
     Submission,
+    UnmatchedUpload,
+    UploadBatch,
 )
 from grading.permissions import User, is_admin
 
@@ -52,14 +54,54 @@ def submission_for_educator(*, user: User, submission_id: int) -> Submission | N
     return submissions.filter(pk=submission_id).first()
 
 
-def submission_list_for_assignment(*, assignment: Assignment) -> QuerySet[Submission]:
-    """Every attempt of every student, newest attempt first, with what the table shows."""
-    return (
+# Dashboard sort keys → ORM orderings; the student's name breaks ties.
+SUBMISSION_SORTS = {
+    "student": ("student__last_name", "student__username", "-attempt"),
+    "status": ("latest_run__status", "student__last_name", "-attempt"),
+    "ai_total": ("latest_run__total", "student__last_name", "-attempt"),
+    "final_total": ("final_total", "student__last_name", "-attempt"),
+    "submitted": ("submitted_at",),
+}
+NOT_GRADED = "not_graded"
+
+
+def submission_list_for_assignment(
+    *, assignment: Assignment, status: str = "", sort: str = "student", descending: bool = False
+) -> QuerySet[Submission]:
+    """Every attempt of every student with what the dashboard shows, filtered and sorted."""
+    submissions = (
         Submission.objects.filter(assignment=assignment)
         .select_related("student", "latest_run", "review")
         .prefetch_related("review__criteria")
-        .order_by("student__last_name", "student__username", "-attempt")
+        .annotate(final_total=Sum("review__criteria__points"))
     )
+    if status == NOT_GRADED:
+        submissions = submissions.filter(latest_run__isnull=True)
+    elif status in GradingRun.Status.values:
+        submissions = submissions.filter(latest_run__status=status)
+    ordering = SUBMISSION_SORTS.get(sort, SUBMISSION_SORTS["student"])
+    if descending:
+        ordering = (f"-{ordering[0]}", *ordering[1:])
+    return submissions.order_by(*ordering)
+
+
+def submission_flags(submission: Submission) -> list[str]:
+    """Everything worth an educator's attention: the file's flags and the AI run's."""
+    run_flags = submission.latest_run.flag_labels() if submission.latest_run else []
+    return [*submission.flag_labels(), *run_flags]
+
+
+def neighbours_in_assignment(*, submission: Submission) -> tuple[int | None, int | None]:
+    """The previous and next submission ids in the dashboard's default order."""
+    ids = list(
+        submission_list_for_assignment(assignment=submission.assignment).values_list(
+            "pk", flat=True
+        )
+    )
+    index = ids.index(submission.pk)
+    previous_id = ids[index - 1] if index > 0 else None
+    next_id = ids[index + 1] if index + 1 < len(ids) else None
+    return previous_id, next_id
 
 
 def assignment_progress(*, assignment: Assignment) -> dict[str, int]:
@@ -166,3 +208,55 @@ def regrade_request_for_educator(*, user: User, request_id: int) -> RegradeReque
 def rubric_versions_for_educator(*, user: User) -> QuerySet[RubricVersion]:
     """The rubric library: every rubric version an educator may reuse."""
     return RubricVersion.objects.select_related("rubric").order_by("rubric__name", "-number")
+
+
+def score_distribution(*, assignment: Assignment) -> list[dict]:
+    """Per criterion, how many current AI results gave each number of points.
+
+    [{"criterion": Criterion, "bars": [(points, count, percent_of_largest)]}], points 0..max.
+    """
+    criteria = list(assignment.rubric_version.criteria.order_by("order"))
+    counts = (
+        CriterionResult.objects.filter(
+            run__submission__assignment=assignment,
+            run__submission__latest_run=F("run"),
+            run__status=GradingRun.Status.SUCCEEDED,
+        )
+        .values("criterion_id", "points")
+        .annotate(count=Count("id"))
+    )
+    by_criterion: dict[int, dict[int, int]] = {}
+    for row in counts:
+        by_criterion.setdefault(row["criterion_id"], {})[row["points"]] = row["count"]
+    distribution = []
+    for criterion in criteria:
+        tally = by_criterion.get(criterion.pk, {})
+        largest = max(tally.values(), default=0)
+        distribution.append(
+            {
+                "criterion": criterion,
+                "bars": [
+                    (
+                        points,
+                        tally.get(points, 0),
+                        100 * tally.get(points, 0) // largest if largest else 0,
+                    )
+                    for points in range(criterion.max_points + 1)
+                ],
+            }
+        )
+    return distribution
+
+
+def upload_batch_for_educator(*, user: User, batch_id: int) -> UploadBatch | None:
+    batches = UploadBatch.objects.select_related("assignment__course")
+    if not is_admin(user):
+        batches = batches.filter(
+            assignment__course__enrolments__user=user,
+            assignment__course__enrolments__role=Enrolment.Role.EDUCATOR,
+        )
+    return batches.filter(pk=batch_id).first()
+
+
+def unmatched_uploads_for_assignment(*, assignment: Assignment) -> QuerySet[UnmatchedUpload]:
+    return UnmatchedUpload.objects.filter(assignment=assignment).order_by("original_name", "id")

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from grading.views import common, educator, regrades, student
+from grading.views import common, educator, ops, regrades, reports, student, uploads
 
 urlpatterns = [
     path("", common.home, name="home"),
+    path("healthz", ops.healthz, name="healthz"),
     path("courses/", educator.course_list, name="course_list"),
     path("courses/<int:course_id>/", educator.course_detail, name="course_detail"),
+    path("courses/<int:course_id>/roster/", educator.course_roster_import, name="roster_import"),
     path(
         "courses/<int:course_id>/assignments/new/",
         educator.assignment_new,
@@ -14,8 +16,14 @@ urlpatterns = [
     path("assignments/<int:assignment_id>/", educator.assignment_detail, name="assignment_detail"),
     path(
         "assignments/<int:assignment_id>/upload/",
-        educator.submission_upload,
+        uploads.submission_upload,
         name="submission_upload",
+    ),
+    path("uploads/<int:batch_id>/", uploads.upload_batch_detail, name="upload_batch_detail"),
+    path(
+        "assignments/<int:assignment_id>/unmatched/",
+        uploads.unmatched_uploads,
+        name="unmatched_uploads",
     ),
     path(
         "assignments/<int:assignment_id>/grade/",
@@ -23,9 +31,44 @@ urlpatterns = [
         name="grade_assignment",
     ),
     path(
+        "assignments/<int:assignment_id>/progress.json",
+        ops.grading_progress,
+        name="grading_progress",
+    ),
+    path(
+        "assignments/<int:assignment_id>/grading/cancel/",
+        ops.grading_cancel,
+        name="grading_cancel",
+    ),
+    path(
+        "assignments/<int:assignment_id>/grading/retry-failed/",
+        ops.grading_retry_failed,
+        name="grading_retry_failed",
+    ),
+    path(
+        "assignments/<int:assignment_id>/gradebook.csv",
+        reports.gradebook_download,
+        name="gradebook_download",
+    ),
+    path(
+        "assignments/<int:assignment_id>/analytics/",
+        reports.assignment_analytics,
+        name="assignment_analytics",
+    ),
+    path(
+        "assignments/<int:assignment_id>/release/",
+        educator.release_selected,
+        name="release_selected",
+    ),
+    path(
         "submissions/<int:submission_id>/grade/",
         educator.grade_submission,
         name="grade_submission",
+    ),
+    path(
+        "submissions/<int:submission_id>/cancel/",
+        educator.cancel_submission_run,
+        name="cancel_submission_run",
     ),
     path(
         "submissions/<int:submission_id>/review/",
@@ -35,8 +78,6 @@ urlpatterns = [
     path("regrades/", regrades.regrade_list, name="regrade_list"),
     path("regrades/<int:request_id>/", regrades.regrade_answer, name="regrade_answer"),
     path("me/", student.my_submissions, name="my_submissions"),
-    path(
-        "me/assignments/<int:assignment_id>/upload/", student.my_upload, name="my_upload"
-    ),
+    path("me/assignments/<int:assignment_id>/upload/", student.my_upload, name="my_upload"),
     path("me/submissions/<int:submission_id>/", student.my_feedback, name="my_feedback"),
 ]

@@ -7,15 +7,12 @@ The cast, in every test: `educator` teaches `course`; `outsider_educator` teache
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.test import Client
 
 from aaie.celery import app as celery_app
@@ -24,15 +21,19 @@ from grading.models import Enrolment
 from grading.services.courses import assignment_create, course_create, enrolment_set
 from grading.services.rubrics import CriterionInput, LevelInput, rubric_create
 from grading.services.submissions import submission_create
+from tests.processes import Worker
 from tests.tiny_qwen import build_tiny_qwen3
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-WORKER_START_TIMEOUT_SECONDS = 60
 
 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # Real hashing costs about a second per test user; tests check permissions, not hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -179,66 +180,18 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return build_tiny_qwen3(tmp_path_factory.mktemp("tiny-qwen3"))
 
 
-def database_url_for_workers() -> str:
-    """The URL of the database this test runs on, for worker processes to share it."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
-def celery_worker_process(transactional_db, redis_url, tmp_path) -> Iterator[subprocess.Popen]:
+def celery_worker_process(transactional_db, redis_url, tmp_path) -> Iterator[Worker]:
     """A real Celery worker process on the test database and the test Redis."""
-    import redis
-
     redis.Redis.from_url(redis_url).flushdb()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_workers(),
-        "REDIS_URL": redis_url,
-        "AAIE_VAR_DIR": str(tmp_path),
-        "PYTHONUNBUFFERED": "1",
-    }
-    log_path = tmp_path / "worker.log"
-    with log_path.open("w") as log:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "aaie",
-                "worker",
-                "--queues",
-                "grading,default",
-                "--concurrency",
-                "1",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                f"test-{os.getpid()}@%h",
-            ],  # fmt: skip
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + WORKER_START_TIMEOUT_SECONDS
-    while "ready." not in log_path.read_text():
-        if worker.poll() is not None or time.monotonic() > deadline:
-            worker.kill()
-            pytest.fail(f"The Celery worker did not start:\n{log_path.read_text()[-4000:]}")
-        time.sleep(0.2)
-    worker.log_path = log_path
+    worker = Worker(
+        broker_url=redis_url,
+        log_path=tmp_path / "worker.log",
+        name=f"test-{os.getpid()}",
+        env={"AAIE_VAR_DIR": str(tmp_path)},
+    )
     try:
-        yield worker
+        yield worker.wait_ready()
     finally:
-        worker.terminate()
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        worker.stop()
         redis.Redis.from_url(redis_url).flushdb()

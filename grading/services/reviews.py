@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from django.db import transaction
 from django.utils import timezone
 
 from grading.errors import ApplicationError
 from grading.models import (
+    Assignment,
     AuditEvent,
     Criterion,
     CriterionReview,
@@ -17,6 +18,7 @@ from grading.models import (
     RubricVersion,
     Submission,
 )
+from grading.services.analytics import agreement_for_assignment
 from grading.services.notifications import notify_grade_released
 
 MAX_COMMENT_CHARS = 5000
@@ -146,3 +148,45 @@ def review_release(*, review: Review, actor) -> Review:
         _audit(submission=review.submission, actor=actor, action="released")
         transaction.on_commit(lambda: notify_grade_released(review=review))
     return review
+
+
+def reviews_release_bulk(
+    *, assignment: Assignment, submissions: Sequence[Submission], actor
+) -> int:
+    """Approve and release the selected grades: the educator's review, or else the AI's points.
+
+    Submissions without a review or a succeeded AI run are skipped. Where the assignment asks
+    for a minimum AI–educator agreement, bulk release waits until reviewed work shows it.
+    """
+    threshold = assignment.min_agreement_for_bulk_release
+    if threshold is not None:
+        agreement = agreement_for_assignment(assignment=assignment)
+        kappa = agreement["overall"].quadratic_weighted_kappa
+        if agreement["reviewed"] == 0 or kappa is None or kappa < threshold:
+            shown = "no reviewed submissions yet" if not agreement["reviewed"] else f"{kappa:.2f}"
+            raise ApplicationError(
+                f"Bulk release needs AI–educator agreement (quadratic weighted kappa) of at "
+                f"least {threshold:.2f} on reviewed submissions; it is {shown}. Review more "
+                f"submissions one by one first."
+            )
+    released = 0
+    for submission in submissions:
+        if submission.assignment_id != assignment.pk:
+            raise ApplicationError("Every selected submission must belong to this assignment.")
+        with transaction.atomic():
+            review = Review.objects.filter(submission=submission).first()
+            if review is None or not review.criteria.exists():
+                ai_points = review_initial_points(submission=submission)
+                if not ai_points:
+                    continue
+                review = review_save(
+                    submission=submission,
+                    actor=actor,
+                    points=ai_points,
+                    comments={},
+                    comment=review.comment if review else "",
+                )
+            if not review.released:
+                review_release(review=review, actor=actor)
+                released += 1
+    return released

@@ -1,4 +1,4 @@
-"""Rubrics: create the library entry and its first version; turn a version into plain data."""
+"""Rubrics: create the library entry and its versions; turn a version into plain data."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Max
 
 from grading.errors import ApplicationError
 from grading.llm import types as llm
@@ -68,6 +69,24 @@ def rubric_create(
         name=name.strip(), description=description, created_by=created_by
     )
     version = RubricVersion.objects.create(rubric=rubric, number=1, created_by=created_by)
+    _store_criteria(version, criteria)
+    return version
+
+
+@transaction.atomic
+def rubric_version_create(
+    *, rubric: Rubric, criteria: Sequence[CriterionInput], created_by
+) -> RubricVersion:
+    """Add the next version to a rubric; earlier versions, and grades that use them, stay."""
+    _validate_criteria(criteria)
+    rubric = Rubric.objects.select_for_update().get(pk=rubric.pk)
+    last = rubric.versions.aggregate(last=Max("number"))["last"] or 0
+    version = RubricVersion.objects.create(rubric=rubric, number=last + 1, created_by=created_by)
+    _store_criteria(version, criteria)
+    return version
+
+
+def _store_criteria(version: RubricVersion, criteria: Sequence[CriterionInput]) -> None:
     for order, criterion_input in enumerate(criteria, start=1):
         criterion = Criterion.objects.create(
             rubric_version=version,
@@ -86,7 +105,6 @@ def rubric_create(
             )
             for level_order, level in enumerate(level_sorted(criterion_input.levels), start=1)
         )
-    return version
 
 
 def level_sorted(levels: Sequence[LevelInput]) -> list[LevelInput]:

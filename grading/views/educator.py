@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from grading import selectors
 from grading.errors import ApplicationError
-from grading.forms import AssignmentForm, CriterionFormSet, ReviewForm, UploadForm
+from grading.forms import AssignmentForm, CriterionFormSet, ReviewForm, RosterForm
 from grading.models import GradingRun
 from grading.permissions import is_educator
 from grading.services.courses import assignment_create
@@ -24,15 +24,17 @@ from grading.services.grading import (
     grading_runs_request_for_assignment,
     snapshot_as_text,
 )
+from grading.services.pipeline import assignment_progress, grading_run_cancel
 from grading.services.reviews import (
     review_approve,
     review_initial_points,
     review_release,
     review_rubric_version,
     review_save,
+    reviews_release_bulk,
 )
 from grading.services.rubrics import rubric_create
-from grading.services.submissions import submission_create
+from grading.services.users import roster_import
 
 
 def require_educator(request: HttpRequest) -> None:
@@ -40,7 +42,7 @@ def require_educator(request: HttpRequest) -> None:
         raise PermissionDenied("This page is for educators.")
 
 
-def _found(obj):
+def found(obj):
     if obj is None:
         raise Http404("Not found, or not in one of your courses.")
     return obj
@@ -54,7 +56,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
 
 def course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
     require_educator(request)
-    course = _found(selectors.course_for_educator(user=request.user, course_id=course_id))
+    course = found(selectors.course_for_educator(user=request.user, course_id=course_id))
     return render(
         request,
         "grading/course_detail.html",
@@ -66,9 +68,32 @@ def course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
     )
 
 
+def course_roster_import(request: HttpRequest, course_id: int) -> HttpResponse:
+    """Enrol students and educators from a CSV: username, email, first_name, last_name, role."""
+    require_educator(request)
+    course = found(selectors.course_for_educator(user=request.user, course_id=course_id))
+    form = RosterForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = roster_import(course=course, csv_text=form.cleaned_data["roster"])
+        except ApplicationError as error:
+            form.add_error("roster", error.message)
+        else:
+            messages.success(
+                request,
+                f"Enrolled {len(result.enrolled)} user(s), {len(result.created)} of them new.",
+            )
+    return render(
+        request,
+        "grading/roster_import.html",
+        {"course": course, "form": form, "result": result},
+    )
+
+
 def assignment_new(request: HttpRequest, course_id: int) -> HttpResponse:
     require_educator(request)
-    course = _found(selectors.course_for_educator(user=request.user, course_id=course_id))
+    course = found(selectors.course_for_educator(user=request.user, course_id=course_id))
     rubric_versions = selectors.rubric_versions_for_educator(user=request.user)
     form = AssignmentForm(request.POST or None, rubric_versions=rubric_versions)
     criteria = CriterionFormSet(request.POST or None, prefix="criteria")
@@ -103,59 +128,79 @@ def assignment_new(request: HttpRequest, course_id: int) -> HttpResponse:
 
 def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
     require_educator(request)
-    assignment = _found(
+    assignment = found(
         selectors.assignment_for_educator(user=request.user, assignment_id=assignment_id)
     )
+    status = request.GET.get("status", "")
+    sort = request.GET.get("sort", "student")
+    descending = request.GET.get("order") == "desc"
+    submissions = selectors.submission_list_for_assignment(
+        assignment=assignment, status=status, sort=sort, descending=descending
+    )
+    flagged_only = request.GET.get("flagged") == "1"
+    rows = [(submission, selectors.submission_flags(submission)) for submission in submissions]
+    if flagged_only:
+        rows = [(submission, flags) for submission, flags in rows if flags]
     return render(
         request,
         "grading/assignment_detail.html",
         {
             "assignment": assignment,
             "course": assignment.course,
-            "submissions": selectors.submission_list_for_assignment(assignment=assignment),
-            "progress": selectors.assignment_progress(assignment=assignment),
+            "rows": rows,
+            "filters": {
+                "status": status,
+                "sort": sort,
+                "descending": descending,
+                "flagged": flagged_only,
+            },
+            "statuses": [*GradingRun.Status.choices, (selectors.NOT_GRADED, "Not graded")],
+            "sorts": [
+                ("student", "Student"),
+                ("status", "AI status"),
+                ("ai_total", "AI total"),
+                ("final_total", "Final total"),
+                ("submitted", "Submitted"),
+            ],
+            "progress": assignment_progress(assignment=assignment),
             "criteria": selectors.rubric_version_criteria(rubric_version=assignment.rubric_version),
         },
     )
 
 
-def submission_upload(request: HttpRequest, assignment_id: int) -> HttpResponse:
+@require_POST
+def release_selected(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """Approve and release the grades of the rows the educator ticked."""
     require_educator(request)
-    assignment = _found(
+    assignment = found(
         selectors.assignment_for_educator(user=request.user, assignment_id=assignment_id)
     )
-    students = selectors.students_of(course=assignment.course)
-    form = UploadForm(request.POST or None, request.FILES or None, students=students)
-    if request.method == "POST" and form.is_valid():
-        stored, rejected = 0, []
-        for upload in form.cleaned_data["files"]:
-            try:
-                submission_create(
-                    assignment=assignment,
-                    student=form.cleaned_data["student"],
-                    upload=upload,
-                    uploaded_by=request.user,
-                )
-            except ApplicationError as error:
-                rejected.append(error.message)
-            else:
-                stored += 1
-        for reason in rejected:
-            messages.error(request, reason)
-        if stored:
-            messages.success(request, f"{stored} file(s) uploaded.")
-            return redirect("assignment_detail", assignment_id=assignment.pk)
-    return render(
-        request,
-        "grading/upload.html",
-        {"assignment": assignment, "course": assignment.course, "form": form},
+    ids = [int(pk) for pk in request.POST.getlist("selected") if pk.isdigit()]
+    submissions = list(
+        selectors.submission_list_for_assignment(assignment=assignment).filter(pk__in=ids)
     )
+    if not submissions:
+        messages.error(request, "Tick the submissions to release first.")
+    else:
+        try:
+            released = reviews_release_bulk(
+                assignment=assignment, submissions=submissions, actor=request.user
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            skipped = len(submissions) - released
+            note = (
+                f" {skipped} had no grade to release or were released already." if skipped else ""
+            )
+            messages.success(request, f"Released {released} grade(s).{note}")
+    return redirect("assignment_detail", assignment_id=assignment.pk)
 
 
 @require_POST
 def grade_submission(request: HttpRequest, submission_id: int) -> HttpResponse:
     require_educator(request)
-    submission = _found(
+    submission = found(
         selectors.submission_for_educator(user=request.user, submission_id=submission_id)
     )
     try:
@@ -170,9 +215,27 @@ def grade_submission(request: HttpRequest, submission_id: int) -> HttpResponse:
 
 
 @require_POST
+def cancel_submission_run(request: HttpRequest, submission_id: int) -> HttpResponse:
+    require_educator(request)
+    submission = found(
+        selectors.submission_for_educator(user=request.user, submission_id=submission_id)
+    )
+    if submission.latest_run is None:
+        messages.error(request, "This submission has no AI run to cancel.")
+    else:
+        try:
+            grading_run_cancel(run=submission.latest_run, cancelled_by=request.user)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "AI grading cancelled.")
+    return redirect("submission_review", submission_id=submission.pk)
+
+
+@require_POST
 def grade_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
     require_educator(request)
-    assignment = _found(
+    assignment = found(
         selectors.assignment_for_educator(user=request.user, assignment_id=assignment_id)
     )
     queued = grading_runs_request_for_assignment(assignment=assignment, requested_by=request.user)
@@ -185,7 +248,7 @@ def grade_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
 
 def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
     require_educator(request)
-    submission = _found(
+    submission = found(
         selectors.submission_for_educator(user=request.user, submission_id=submission_id)
     )
     run = submission.latest_run
@@ -228,6 +291,7 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
         else:
             return redirect("submission_review", submission_id=submission.pk)
     results = selectors.run_results(run=run) if run else {}
+    previous_id, next_id = selectors.neighbours_in_assignment(submission=submission)
     return render(
         request,
         "grading/review.html",
@@ -247,5 +311,8 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
             "runs": submission.runs.all()[:10],
             "audit": submission.audit_events.select_related("actor")[:50],
             "succeeded": run is not None and run.status == GradingRun.Status.SUCCEEDED,
+            "previous_id": previous_id,
+            "next_id": next_id,
+            "flags": selectors.submission_flags(submission),
         },
     )

@@ -108,14 +108,16 @@ def test_a_transient_model_error_requeues_the_run_for_a_retry(
 
 
 def test_the_task_gives_up_after_its_retries_with_a_clear_error(
-    assignment, student, educator, make_submission
+    assignment, student, educator, make_submission, settings
 ):
     submission = make_submission(assignment, student, "Essay [[scripted:transient-error]]")
     run = grading_run_request(submission=submission, requested_by=educator)
-    grade_run.apply(args=[run.pk], retries=grade_run.max_retries)
+    # Claimed all but once already: this attempt is the last one allowed.
+    GradingRun.objects.filter(pk=run.pk).update(attempts=settings.GRADING_MAX_ATTEMPTS - 1)
+    grade_run.apply(args=[run.pk])
     run.refresh_from_db()
     assert run.status == GradingRun.Status.FAILED
-    assert run.error.startswith("Gave up after 4 attempts")
+    assert run.error.startswith(f"Gave up after {settings.GRADING_MAX_ATTEMPTS} attempts")
 
 
 def test_grade_all_queues_each_students_newest_attempt_once(

@@ -1,0 +1,201 @@
+"""Every web route against every role, with objects from the educator's course.
+
+Roles: anonymous, the owning student, a classmate, the course's educator, an educator of another
+course (who must not learn that the objects exist: 404), and an admin. A route missing from the
+matrix fails the test, so a new page cannot ship unchecked. The API has its own matrix in
+tests/api/test_permissions.py; Django's admin checks staff itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLResolver, get_resolver, reverse
+
+from grading.models import UploadBatch
+from grading.services.grading import grading_run_execute, grading_run_request
+from grading.services.regrades import regrade_request_create
+from grading.services.reviews import review_release, review_save
+from tests.conftest import client_for
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
+
+ROLES = ("anonymous", "student", "classmate", "educator", "outsider", "admin")
+LOGIN = "login"  # expected: a redirect to the login page
+OK_OR_REDIRECT = "ok"  # expected: 200, or 302 to a page that is not the login page
+# Routes served by other checks, not by this matrix.
+NOT_IN_MATRIX_PREFIXES = ("admin/", "api/v1/")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    args: Callable[[dict], list]
+    expected: dict[str, int | str]
+
+
+def everyone(outcome) -> dict[str, int | str]:
+    return {role: outcome for role in ROLES}
+
+
+def signed_in(outcome) -> dict[str, int | str]:
+    return {"anonymous": LOGIN, **{role: outcome for role in ROLES[1:]}}
+
+
+# An educator page about one object of the educator's course.
+TEACHING = {
+    "anonymous": LOGIN,
+    "student": 403,
+    "classmate": 403,
+    "educator": OK_OR_REDIRECT,
+    "outsider": 404,
+    "admin": OK_OR_REDIRECT,
+}
+# An educator page that lists what the educator may see: outsiders see their own (empty) list.
+EDUCATOR_LIST = {**TEACHING, "outsider": OK_OR_REDIRECT}
+NO_ARGS: Callable[[dict], list] = lambda o: []  # noqa: E731
+COURSE = lambda o: [o["course"].pk]  # noqa: E731
+ASSIGNMENT = lambda o: [o["assignment"].pk]  # noqa: E731
+SUBMISSION = lambda o: [o["submission"].pk]  # noqa: E731
+
+MATRIX: dict[str, Route] = {
+    "login": Route("get", NO_ARGS, everyone(200)),
+    "logout": Route("post", NO_ARGS, everyone(302)),
+    "password_reset": Route("get", NO_ARGS, everyone(200)),
+    "password_reset_done": Route("get", NO_ARGS, everyone(200)),
+    "password_reset_confirm": Route("get", lambda o: ["Mg", "bad-token"], everyone(200)),
+    "password_reset_complete": Route("get", NO_ARGS, everyone(200)),
+    "healthz": Route("get", NO_ARGS, everyone(200)),
+    # The API's description is public on purpose: it holds no data.
+    "api_schema": Route("get", NO_ARGS, everyone(200)),
+    "api_docs": Route("get", NO_ARGS, everyone(200)),
+    "api_tokens": Route("get", NO_ARGS, {**EDUCATOR_LIST}),
+    "home": Route("get", NO_ARGS, signed_in(302)),
+    "course_list": Route("get", NO_ARGS, EDUCATOR_LIST),
+    "course_detail": Route("get", COURSE, TEACHING),
+    "roster_import": Route("get", COURSE, TEACHING),
+    "assignment_new": Route("get", COURSE, TEACHING),
+    "assignment_detail": Route("get", ASSIGNMENT, TEACHING),
+    "submission_upload": Route("get", ASSIGNMENT, TEACHING),
+    "upload_batch_detail": Route("get", lambda o: [o["batch"].pk], TEACHING),
+    "unmatched_uploads": Route("get", ASSIGNMENT, TEACHING),
+    "grade_assignment": Route("post", ASSIGNMENT, TEACHING),
+    "grading_progress": Route("get", ASSIGNMENT, TEACHING),
+    "grading_cancel": Route("post", ASSIGNMENT, TEACHING),
+    "grading_retry_failed": Route("post", ASSIGNMENT, TEACHING),
+    "gradebook_download": Route("get", ASSIGNMENT, TEACHING),
+    "assignment_analytics": Route("get", ASSIGNMENT, TEACHING),
+    "release_selected": Route("post", ASSIGNMENT, TEACHING),
+    "grade_submission": Route("post", SUBMISSION, TEACHING),
+    "cancel_submission_run": Route("post", SUBMISSION, TEACHING),
+    "submission_review": Route("get", SUBMISSION, TEACHING),
+    "regrade_list": Route("get", NO_ARGS, EDUCATOR_LIST),
+    "regrade_answer": Route("get", lambda o: [o["regrade"].pk], TEACHING),
+    # Student pages: only one's own work; an educator is no student of the course.
+    "my_submissions": Route("get", NO_ARGS, signed_in(200)),
+    "my_upload": Route(
+        "get",
+        ASSIGNMENT,
+        {
+            "anonymous": LOGIN,
+            "student": 200,
+            "classmate": 200,
+            "educator": 404,
+            "outsider": 404,
+            "admin": 404,
+        },
+    ),
+    "my_feedback": Route(
+        "get",
+        SUBMISSION,
+        {
+            "anonymous": LOGIN,
+            "student": 200,
+            "classmate": 404,
+            "educator": 404,
+            "outsider": 404,
+            "admin": 404,
+        },
+    ),
+}
+
+
+def web_route_names() -> set[str]:
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif not (prefix + str(pattern.pattern)).startswith(NOT_IN_MATRIX_PREFIXES):
+                yield pattern.name
+
+    return set(walk(get_resolver().url_patterns))
+
+
+def test_every_web_route_is_in_the_matrix():
+    assert web_route_names() == set(MATRIX), (
+        "Add new routes to MATRIX with the outcome each role must get."
+    )
+
+
+@pytest.fixture
+def objects(course, assignment, submission, student, educator, classmate):
+    """A released, regraded submission and an upload batch, all in the educator's course."""
+    assignment.students_may_upload = True
+    assignment.save()
+    run = grading_run_request(submission=submission, requested_by=educator)
+    grading_run_execute(run_id=run.pk)
+    submission.refresh_from_db()
+    points = {r.criterion_id: r.points for r in submission.latest_run.results.all()}
+    review = review_save(
+        submission=submission, actor=educator, points=points, comments={}, comment=""
+    )
+    review_release(review=review, actor=educator)
+    regrade = regrade_request_create(submission=submission, student=student, reason="Please")
+    client_for(educator).post(
+        reverse("submission_upload", args=[assignment.pk]),
+        {"student": classmate.pk, "files": [SimpleUploadedFile("c.txt", b"classmate text")]},
+    )
+    return {
+        "course": course,
+        "assignment": assignment,
+        "submission": submission,
+        "regrade": regrade,
+        "batch": UploadBatch.objects.get(),
+    }
+
+
+@pytest.fixture
+def users(student, classmate, educator, outsider_educator, admin_user):
+    return {
+        "anonymous": None,
+        "student": student,
+        "classmate": classmate,
+        "educator": educator,
+        "outsider": outsider_educator,
+        "admin": admin_user,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_each_role_gets_what_the_matrix_says(name, objects, users):
+    route = MATRIX[name]
+    url = reverse(name, args=route.args(objects))
+    wrong = []
+    for role in ROLES:
+        response = getattr(client_for(users[role]), route.method)(url)
+        expected = route.expected[role]
+        location = response.get("Location", "")
+        if expected == LOGIN:
+            ok = response.status_code == 302 and location.startswith(reverse("login"))
+        elif expected == OK_OR_REDIRECT:
+            ok = response.status_code == 200 or (
+                response.status_code == 302 and not location.startswith(reverse("login"))
+            )
+        else:
+            ok = response.status_code == expected
+        if not ok:
+            wrong.append(f"{role}: got {response.status_code} {location}, expected {expected}")
+    assert not wrong, f"{route.method.upper()} {url}\n" + "\n".join(wrong)

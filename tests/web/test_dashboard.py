@@ -1,0 +1,130 @@
+"""The assignment dashboard: filters, sorting, bulk release, gradebook export, analytics."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from grading.models import GradingRun, Review
+from grading.services.grading import grading_run_execute, grading_run_request
+from grading.services.reviews import review_approve, review_save
+from tests.conftest import client_for
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
+
+
+@pytest.fixture
+def graded_class(assignment, student, classmate, educator, make_submission):
+    """Two students, both graded by the AI."""
+    submissions = [
+        make_submission(assignment, student, "Student essay"),
+        make_submission(assignment, classmate, "Classmate essay"),
+    ]
+    for submission in submissions:
+        run = grading_run_request(submission=submission, requested_by=educator)
+        grading_run_execute(run_id=run.pk)
+        submission.refresh_from_db()
+    return submissions
+
+
+def test_filtering_by_status_shows_only_matching_rows(assignment, graded_class, educator):
+    failed = graded_class[1]
+    GradingRun.objects.filter(pk=failed.latest_run_id).update(status=GradingRun.Status.FAILED)
+    url = reverse("assignment_detail", args=[assignment.pk])
+    page = client_for(educator).get(url, {"status": "failed"}).content.decode()
+    assert "<td>Classmate</td>" in page
+    assert "<td>Student</td>" not in page
+
+
+def test_sorting_by_ai_total_orders_the_rows(assignment, graded_class, educator):
+    GradingRun.objects.filter(pk=graded_class[0].latest_run_id).update(total=5)
+    GradingRun.objects.filter(pk=graded_class[1].latest_run_id).update(total=1)
+    url = reverse("assignment_detail", args=[assignment.pk])
+    ascending = client_for(educator).get(url, {"sort": "ai_total"}).content.decode()
+    descending = client_for(educator).get(url, {"sort": "ai_total", "order": "desc"})
+    assert ascending.index("<td>Classmate</td>") < ascending.index("<td>Student</td>")
+    page = descending.content.decode()
+    assert page.index("<td>Student</td>") < page.index("<td>Classmate</td>")
+
+
+def test_bulk_release_releases_ai_grades_and_reviews_of_selected_rows_only(
+    assignment, graded_class, educator
+):
+    chosen, other = graded_class
+    response = client_for(educator).post(
+        reverse("release_selected", args=[assignment.pk]), {"selected": [chosen.pk]}
+    )
+    assert response.status_code == 302
+    review = Review.objects.get(submission=chosen)
+    assert review.released and review.approved_by == educator
+    # The AI's points became the released grade.
+    ai_points = {r.criterion_id: r.points for r in chosen.latest_run.results.all()}
+    assert {i.criterion_id: i.points for i in review.criteria.all()} == ai_points
+    assert not Review.objects.filter(submission=other).exists()
+
+
+def test_bulk_release_waits_for_the_required_agreement(assignment, graded_class, educator):
+    assignment.min_agreement_for_bulk_release = 0.8
+    assignment.save()
+    url = reverse("release_selected", args=[assignment.pk])
+    response = client_for(educator).post(url, {"selected": [graded_class[0].pk]}, follow=True)
+    assert "Bulk release needs AI–educator agreement" in response.content.decode()
+    assert not Review.objects.filter(released=True).exists()
+
+    # The educator reviews one submission and agrees with the AI exactly: kappa 1.0.
+    first = graded_class[0]
+    ai_points = {r.criterion_id: r.points for r in first.latest_run.results.all()}
+    review = review_save(
+        submission=first, actor=educator, points=ai_points, comments={}, comment=""
+    )
+    review_approve(review=review, actor=educator)
+    client_for(educator).post(url, {"selected": [graded_class[1].pk]})
+    assert Review.objects.get(submission=graded_class[1]).released
+
+
+def test_the_gradebook_csv_has_a_row_per_student_and_defuses_formulas(
+    assignment, graded_class, educator
+):
+    graded_class[0].student.first_name = "=HYPERLINK(evil)"
+    graded_class[0].student.save()
+    response = client_for(educator).get(reverse("gradebook_download", args=[assignment.pk]))
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert len(rows) == 3  # header + two students
+    names = [row[1] for row in rows[1:]]
+    assert any(name.startswith("'=HYPERLINK") for name in names)
+
+
+def test_analytics_shows_distribution_and_agreement(assignment, graded_class, educator):
+    first = graded_class[0]
+    ai_points = {r.criterion_id: r.points for r in first.latest_run.results.all()}
+    review = review_save(
+        submission=first, actor=educator, points=ai_points, comments={}, comment=""
+    )
+    review_approve(review=review, actor=educator)
+    page = client_for(educator).get(reverse("assignment_analytics", args=[assignment.pk]))
+    content = page.content.decode()
+    assert "Over 1 reviewed submission(s)" in content
+    assert "C1 Correctness" in content and "C2 Clarity" in content
+
+
+def test_reports_are_closed_to_other_courses(assignment, outsider_educator, student):
+    for name in ("gradebook_download", "assignment_analytics"):
+        url = reverse(name, args=[assignment.pk])
+        assert client_for(outsider_educator).get(url).status_code == 404
+        assert client_for(student).get(url).status_code == 403
+
+
+def test_review_page_links_to_the_next_and_previous_submission(graded_class, educator):
+    # The dashboard's default order is by student: "classmate" before "student".
+    student_submission, classmate_submission = graded_class
+    first = client_for(educator).get(reverse("submission_review", args=[classmate_submission.pk]))
+    content = first.content.decode()
+    assert 'rel="prev"' not in content
+    assert (
+        f'href="{reverse("submission_review", args=[student_submission.pk])}" rel="next"' in content
+    )
+    last = client_for(educator).get(reverse("submission_review", args=[student_submission.pk]))
+    assert 'rel="next"' not in last.content.decode()

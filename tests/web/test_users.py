@@ -1,0 +1,76 @@
+"""Users and roles: roster import, password reset for imported users, the first admin."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from grading.models import Enrolment
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+ROSTER = """username,email,first_name,last_name,role
+ada,ada@example.edu,Ada,Lovelace,student
+alan,not-an-email,Alan,Turing,student
+ta,ta@example.edu,Tina,Assist,educator
+bob,bob@example.edu,Bob,Bad,janitor
+"""
+
+
+def test_roster_import_enrols_good_rows_and_names_bad_lines(course, educator):
+    response = client_for(educator).post(
+        reverse("roster_import", args=[course.pk]),
+        {"roster": SimpleUploadedFile("roster.csv", ROSTER.encode())},
+    )
+    page = response.content.decode()
+    assert "line 3: &#x27;not-an-email&#x27; is not an email address" in page
+    assert "line 5: role must be student or educator" in page
+    roles = dict(
+        Enrolment.objects.filter(course=course, user__username__in=["ada", "ta"]).values_list(
+            "user__username", "role"
+        )
+    )
+    assert roles == {"ada": "student", "ta": "educator"}
+    assert not get_user_model().objects.filter(username__in=["alan", "bob"]).exists()
+
+
+def test_imported_users_can_set_a_password_by_email(course, educator):
+    client_for(educator).post(
+        reverse("roster_import", args=[course.pk]),
+        {"roster": SimpleUploadedFile("roster.csv", ROSTER.encode())},
+    )
+    client_for(None).post(reverse("password_reset"), {"email": "ada@example.edu"})
+    assert len(mail.outbox) == 1
+    assert "/accounts/reset/" in mail.outbox[0].body
+
+
+def test_roster_import_is_for_the_courses_educators(course, student, outsider_educator):
+    url = reverse("roster_import", args=[course.pk])
+    assert client_for(student).get(url).status_code == 403
+    assert client_for(outsider_educator).get(url).status_code == 404
+
+
+def test_a_roster_without_the_needed_columns_is_refused(course, educator):
+    response = client_for(educator).post(
+        reverse("roster_import", args=[course.pk]),
+        {"roster": SimpleUploadedFile("roster.csv", b"name,mail\nx,y\n")},
+    )
+    assert "missing: username, email" in response.content.decode()
+
+
+def test_create_admin_reads_the_password_from_the_environment(monkeypatch):
+    monkeypatch.delenv("AAIE_ADMIN_PASSWORD", raising=False)
+    with pytest.raises(CommandError, match="AAIE_ADMIN_PASSWORD"):
+        call_command("create_admin", "--username", "root")
+    monkeypatch.setenv("AAIE_ADMIN_PASSWORD", "short")
+    with pytest.raises(CommandError, match="too short"):
+        call_command("create_admin", "--username", "root")
+    monkeypatch.setenv("AAIE_ADMIN_PASSWORD", "a-long-enough-passphrase-42")
+    call_command("create_admin", "--username", "root", "--email", "root@example.edu")
+    admin = get_user_model().objects.get(username="root")
+    assert admin.is_staff and admin.is_superuser
+    assert admin.check_password("a-long-enough-passphrase-42")
