@@ -95,6 +95,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling: this many failures for one username from one address lock it out a while.
+AAIE_LOGIN_MAX_FAILURES = env_int("AAIE_LOGIN_MAX_FAILURES", 5)
+AAIE_LOGIN_LOCKOUT_SECONDS = env_int("AAIE_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# A cache shared by every web process (so throttling holds across gunicorn workers) when
+# AAIE_CACHE_URL names a Redis; else each process keeps its own in memory.
+_cache_url = env_str("AAIE_CACHE_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        if _cache_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -155,6 +169,9 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("AAIE_HSTS_SECONDS", 60 * 60 * 24 * 30)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("AAIE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Joining browsers' preload lists is hard to undo: an operator opts in, we don't.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # Load balancers probe over plain HTTP inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -1,9 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
+from django.http import JsonResponse
 
 from grading import broker, models
 from grading.services.pipeline import worker_is_up
+from grading.services.privacy import student_data_delete, student_data_export
 
 
 class EnrolmentInline(admin.TabularInline):
@@ -316,6 +320,34 @@ class UploadBatchAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.action(description="Export all data of the selected user (JSON)")
+def export_user_data(modeladmin, request, queryset):
+    if queryset.count() != 1:
+        modeladmin.message_user(request, "Select exactly one user to export.", messages.ERROR)
+        return None
+    user = queryset.get()
+    response = JsonResponse(student_data_export(student=user), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="aaie-data-{user.pk}.json"'
+    return response
+
+
+@admin.action(description="Erase the selected users and all their data, files included")
+def erase_user_data(modeladmin, request, queryset):
+    erased = 0
+    for user in queryset:
+        student_data_delete(student=user)
+        erased += 1
+    modeladmin.message_user(request, f"Erased {erased} user(s) and their data.")
+
+
+class AAIEUserAdmin(UserAdmin):
+    actions = [export_user_data, erase_user_data]
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), AAIEUserAdmin)
 
 
 admin.site.site_header = "AAIE administration"

@@ -30,6 +30,18 @@ class AssignmentForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         label="Due",
     )
+    review_required = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="AI grades need my review before students see them",
+        help_text="Off: clean AI grades are released at once; flagged ones still wait for you.",
+    )
+    students_may_upload = forms.BooleanField(
+        required=False, label="Students may upload their own work until the due date"
+    )
+    students_see_trace = forms.BooleanField(
+        required=False, label="Students may read the grader's reasoning trace"
+    )
     rubric_version = forms.ModelChoiceField(
         queryset=RubricVersion.objects.none(),
         required=False,

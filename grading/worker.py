@@ -47,8 +47,7 @@ def current_run_id() -> int | None:
 
 def models_loaded() -> list[dict[str, str]]:
     """The models this process holds, from the backends' per-process cache."""
-    specs = list(backends._backends)  # a copy: another thread may load a model meanwhile
-    return [{name: asdict(spec)[name] for name in MODEL_FIELDS} for spec in specs]
+    return [{name: asdict(spec)[name] for name in MODEL_FIELDS} for spec in backends.loaded_specs()]
 
 
 def process_name(nodename: str) -> str:

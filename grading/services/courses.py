@@ -39,6 +39,7 @@ def assignment_create(
     model_profile: ModelProfile | None = None,
     review_required: bool = True,
     students_see_trace: bool = False,
+    students_may_upload: bool = False,
 ) -> Assignment:
     if not title.strip():
         raise ApplicationError("The assignment needs a title.", field="title")
@@ -54,4 +55,5 @@ def assignment_create(
         model_profile=model_profile,
         review_required=review_required,
         students_see_trace=students_see_trace,
+        students_may_upload=students_may_upload,
     )

@@ -35,6 +35,7 @@ from grading.llm.schema import (
     parse_answer,
 )
 from grading.models import Assignment, CriterionResult, GradingRun, ModelProfile, Submission
+from grading.services.reviews import review_auto_release
 from grading.services.rubrics import rubric_spec
 
 logger = logging.getLogger(__name__)
@@ -455,6 +456,7 @@ def _store_generation(*, run: GradingRun, task: llm.GradingTask, samples: list[_
             )
             for score in scores
         )
+        review_auto_release(submission=run.submission)
 
 
 def _generation_flags(samples: list[_Sample]) -> list[str]:

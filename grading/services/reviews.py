@@ -22,6 +22,10 @@ from grading.services.analytics import agreement_for_assignment
 from grading.services.notifications import notify_grade_released
 
 MAX_COMMENT_CHARS = 5000
+# What makes an AI grade unfit to leave without a person reading it: signs that the student
+# addressed the grader, text a reader cannot see, or an answer the model could not back up.
+SUBMISSION_FLAGS_NEEDING_A_PERSON = frozenset({"injection_suspected", "hidden_text", "no_text"})
+RUN_FLAGS_NEEDING_A_PERSON = frozenset({"unverifiable_evidence", "high_spread", "truncated_trace"})
 
 
 def review_rubric_version(*, submission: Submission) -> RubricVersion:
@@ -38,6 +42,15 @@ def review_initial_points(*, submission: Submission) -> dict[int, int]:
     if run is None or run.status != GradingRun.Status.SUCCEEDED:
         return {}
     return {result.criterion_id: result.points for result in run.results.all()}
+
+
+def needs_individual_review(*, submission: Submission) -> bool:
+    run = submission.latest_run
+    run_flags = set(run.flags) if run is not None else set()
+    return bool(
+        SUBMISSION_FLAGS_NEEDING_A_PERSON & set(submission.flags)
+        or RUN_FLAGS_NEEDING_A_PERSON & run_flags
+    )
 
 
 def _audit(*, submission: Submission, actor, action: str, field: str = "", old="", new="") -> None:
@@ -155,7 +168,8 @@ def reviews_release_bulk(
 ) -> int:
     """Approve and release the selected grades: the educator's review, or else the AI's points.
 
-    Submissions without a review or a succeeded AI run are skipped. Where the assignment asks
+    Submissions without a review or a succeeded AI run are skipped, and so are flagged AI grades
+    (see needs_individual_review) that no educator has reviewed. Where the assignment asks
     for a minimum AI–educator agreement, bulk release waits until reviewed work shows it.
     """
     threshold = assignment.min_agreement_for_bulk_release
@@ -177,8 +191,8 @@ def reviews_release_bulk(
             review = Review.objects.filter(submission=submission).first()
             if review is None or not review.criteria.exists():
                 ai_points = review_initial_points(submission=submission)
-                if not ai_points:
-                    continue
+                if not ai_points or needs_individual_review(submission=submission):
+                    continue  # flagged AI grades are released only after a person's review
                 review = review_save(
                     submission=submission,
                     actor=actor,
@@ -190,3 +204,18 @@ def reviews_release_bulk(
                 review_release(review=review, actor=actor)
                 released += 1
     return released
+
+
+def review_auto_release(*, submission: Submission) -> Review | None:
+    """Release a clean AI grade at once where the assignment does not require review.
+
+    Flagged grades still wait for an educator, whatever the assignment says.
+    """
+    submission = Submission.objects.select_related("assignment", "latest_run").get(pk=submission.pk)
+    if submission.assignment.review_required or needs_individual_review(submission=submission):
+        return None
+    points = review_initial_points(submission=submission)
+    if not points:
+        return None
+    review = review_save(submission=submission, actor=None, points=points, comments={}, comment="")
+    return review_release(review=review, actor=None)

@@ -113,6 +113,9 @@ def assignment_new(request: HttpRequest, course_id: int) -> HttpResponse:
                     reference_notes=data["reference_notes"],
                     due_at=data["due_at"],
                     rubric_version=rubric_version,
+                    review_required=data["review_required"],
+                    students_may_upload=data["students_may_upload"],
+                    students_see_trace=data["students_see_trace"],
                 )
         except ApplicationError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)

@@ -38,6 +38,15 @@ def get_backend(spec: ModelSpec) -> GradingBackend:
         return backend
 
 
+def loaded_specs() -> list[ModelSpec]:
+    """The models this process holds now.
+
+    No lock: it is held for as long as a model loads, and the worker's heartbeat must not wait
+    that long; copying the dict's keys is safe under the GIL.
+    """
+    return list(_backends)
+
+
 def clear_backend_cache() -> None:
     """Forget every loaded backend (tests; the memory is freed once nothing else holds them)."""
     with _lock:
