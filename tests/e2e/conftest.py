@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; the Django ORM calls the tests make
-# between browser steps are plain synchronous calls and safe here.
+# Playwright's sync API keeps an event loop in the main thread from the first browser start to
+# the end of the session, and the test database is set up inside it; the ORM calls made between
+# browser steps are plain synchronous calls and safe. So this holds for the whole session, and
+# tests that start production-like subprocesses drop it (tests/security/test_deploy_settings.py).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("AAIE_CHROMIUM", "/usr/bin/chromium")

@@ -14,11 +14,20 @@ PRODUCTION = {
 }
 
 
+def production_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, **PRODUCTION, **extra}
+    # Test helpers elsewhere may set these; a production process never has them.
+    for name in ("DJANGO_ALLOW_ASYNC_UNSAFE", "AAIE_SECRET_KEY"):
+        if name not in extra:
+            env.pop(name, None)
+    return env
+
+
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=REPO_ROOT,
-        env={**os.environ, **PRODUCTION, **env},
+        env=production_env(**env),
         capture_output=True,
         text=True,
         timeout=120,
@@ -34,15 +43,6 @@ def test_check_deploy_is_clean_with_production_settings():
 
 
 def test_production_refuses_to_start_without_a_secret_key():
-    env = {**os.environ, **PRODUCTION}
-    env.pop("AAIE_SECRET_KEY", None)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage("check")
     assert result.returncode != 0
     assert "AAIE_SECRET_KEY must be set" in result.stderr
