@@ -245,3 +245,49 @@ class RosterForm(forms.Form):
             return upload.read(1024 * 1024 + 1).decode("utf-8-sig")
         except UnicodeDecodeError:
             raise forms.ValidationError("Save the roster as UTF-8 CSV.") from None
+
+
+class RubricCriterionForm(CriterionForm):
+    """A criterion in the rubric editor; `order` numbers reorder criteria (ties keep page order)."""
+
+    order = forms.IntegerField(min_value=1, max_value=1000, required=False, label="Order")
+
+
+RubricCriterionFormSet = forms.formset_factory(RubricCriterionForm, extra=2, max_num=30)
+
+
+class RubricImportForm(forms.Form):
+    """A rubric file: AAIE JSON, AAIE dataset JSON (bands get the points below) or CSV."""
+
+    file = forms.FileField(
+        label="Rubric file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".json,.csv"}),
+        help_text=".json (AAIE's own or the AAIE dataset format) or .csv, one row per level.",
+    )
+    name = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Rubric name",
+        help_text="Leave blank to use the name in the file (a CSV needs one: its file name).",
+    )
+    excellent = forms.IntegerField(min_value=0, max_value=1000, initial=4, label="Excellent")
+    good = forms.IntegerField(min_value=0, max_value=1000, initial=3, label="Good")
+    average = forms.IntegerField(min_value=0, max_value=1000, initial=2, label="Average")
+    needs_improvement = forms.IntegerField(
+        min_value=0, max_value=1000, initial=1, label="Needs improvement"
+    )
+    poor = forms.IntegerField(min_value=0, max_value=1000, initial=0, label="Poor")
+
+
+class RubricSwitchForm(forms.Form):
+    """Another version of the assignment's rubric, for switching, a trial or comparing."""
+
+    version = forms.ModelChoiceField(queryset=RubricVersion.objects.none(), label="Version")
+    regrade = forms.BooleanField(
+        required=False, label="Regrade every student's newest attempt with it"
+    )
+
+    def __init__(self, *args, versions=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if versions is not None:
+            self.fields["version"].queryset = versions

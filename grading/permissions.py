@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from grading.models import Course, Enrolment, Submission
+from grading.models import Course, Enrolment, Rubric, Submission
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -47,3 +47,8 @@ def can_read_feedback(user: User, submission: Submission) -> bool:
         and review is not None
         and review.released
     )
+
+
+def can_edit_rubric(user: User, rubric: Rubric) -> bool:
+    """A rubric's author or an admin adds its versions; other educators reuse and copy it."""
+    return is_admin(user) or (user.is_authenticated and rubric.created_by_id == user.pk)

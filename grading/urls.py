@@ -1,6 +1,6 @@
 from django.urls import path
 
-from grading.views import common, educator, ops, regrades, reports, student, uploads
+from grading.views import common, educator, ops, regrades, reports, rubrics, student, uploads
 
 urlpatterns = [
     path("", common.home, name="home"),
@@ -74,6 +74,44 @@ urlpatterns = [
         "submissions/<int:submission_id>/review/",
         educator.submission_review,
         name="submission_review",
+    ),
+    path(
+        "submissions/<int:submission_id>/trace.json",
+        reports.run_trace,
+        name="run_trace",
+    ),
+    path("rubrics/", rubrics.rubric_list, name="rubric_list"),
+    path("rubrics/import/", rubrics.rubric_import_page, name="rubric_import"),
+    path("rubrics/<int:rubric_id>/edit/", rubrics.rubric_edit, name="rubric_edit"),
+    path(
+        "rubrics/versions/<int:version_id>/export/<str:fmt>/",
+        rubrics.rubric_export_file,
+        name="rubric_export",
+    ),
+    path(
+        "assignments/<int:assignment_id>/rubric/",
+        rubrics.assignment_rubric,
+        name="assignment_rubric",
+    ),
+    path(
+        "assignments/<int:assignment_id>/rubric/switch/",
+        rubrics.assignment_rubric_switch,
+        name="assignment_rubric_switch",
+    ),
+    path(
+        "assignments/<int:assignment_id>/rubric/trial/",
+        rubrics.rubric_trial,
+        name="rubric_trial",
+    ),
+    path(
+        "assignments/<int:assignment_id>/rubric/compare/<int:version_id>/",
+        rubrics.rubric_compare_page,
+        name="rubric_compare",
+    ),
+    path(
+        "assignments/<int:assignment_id>/rubric/tuning/<int:version_id>/",
+        rubrics.rubric_tuning_page,
+        name="rubric_tuning",
     ),
     path("regrades/", regrades.regrade_list, name="regrade_list"),
     path("regrades/<int:request_id>/", regrades.regrade_answer, name="regrade_answer"),

@@ -96,3 +96,33 @@ def gradebook_csv(*, gradebook: dict) -> str:
         ]
         writer.writerow([csv_safe(cell) for cell in cells])
     return out.getvalue()
+
+
+def canvas_gradebook_csv(*, gradebook: dict, assignment: Assignment) -> str:
+    """Canvas's gradebook import layout: its five student columns, then one assignment column.
+
+    Canvas matches rows by "SIS User ID" or "SIS Login ID"; its own numeric user "ID" is unknown
+    here and left blank. Unreviewed students get an empty grade, which Canvas leaves unchanged.
+    """
+    header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    header.append(f"{assignment.title} ({assignment.pk})")
+    rows = [
+        [row["name"] or row["username"], "", row["username"], row["email"], "", row["final_total"]]
+        for row in gradebook["rows"]
+    ]
+    return _csv_text([header, *rows])
+
+
+def moodle_gradebook_csv(*, gradebook: dict, assignment: Assignment) -> str:
+    """Moodle's CSV grade import layout: identifier columns and one grade column to map."""
+    header = ["Email address", "Username", assignment.title]
+    rows = [[row["email"], row["username"], row["final_total"]] for row in gradebook["rows"]]
+    return _csv_text([header, *rows])
+
+
+def _csv_text(rows: list[list[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow([csv_safe(cell) for cell in row])
+    return out.getvalue()

@@ -34,7 +34,14 @@ from grading.llm.schema import (
     answer_schema,
     parse_answer,
 )
-from grading.models import Assignment, CriterionResult, GradingRun, ModelProfile, Submission
+from grading.models import (
+    Assignment,
+    CriterionResult,
+    GradingRun,
+    ModelProfile,
+    RubricVersion,
+    Submission,
+)
 from grading.services.reviews import review_auto_release
 from grading.services.rubrics import rubric_spec
 
@@ -121,8 +128,15 @@ def _enqueue(run_id: int) -> None:
         logger.exception("Could not enqueue run %s; the sweep will send it later.", run_id)
 
 
-def grading_run_request(*, submission: Submission, requested_by) -> GradingRun:
-    """Queue an AI grading run for one submission; the task starts after commit."""
+def grading_run_request(
+    *, submission: Submission, requested_by, rubric_version: RubricVersion | None = None
+) -> GradingRun:
+    """Queue an AI grading run for one submission; the task starts after commit.
+
+    `rubric_version` defaults to the assignment's. A run with another version is a trial (the
+    rubric tuning loop): it does not become the submission's latest run, so the grade students
+    and the dashboard see stays as it is.
+    """
     with transaction.atomic():
         submission = Submission.objects.select_for_update().get(pk=submission.pk)
         if submission.runs.filter(status__in=GradingRun.ACTIVE_STATUSES).exists():
@@ -133,19 +147,21 @@ def grading_run_request(*, submission: Submission, requested_by) -> GradingRun:
                 f"{submission} has no text to grade (a scan?); grade it by hand."
             )
         assignment = submission.assignment
+        version = rubric_version or assignment.rubric_version
         run = GradingRun.objects.create(
             submission=submission,
-            rubric_version=assignment.rubric_version,
+            rubric_version=version,
             model_snapshot=model_snapshot_for(assignment=assignment),
             prompt_version=PROMPT_VERSION,
             seed=secrets.randbelow(MAX_SEED),
             requested_by=requested_by,
-            max_total=sum(c.max_points for c in assignment.rubric_version.criteria.all()),
+            max_total=sum(c.max_points for c in version.criteria.all()),
             # For a queued run, heartbeat_at is when its task was sent (see pipeline's sweep).
             heartbeat_at=timezone.now(),
         )
-        submission.latest_run = run
-        submission.save(update_fields=["latest_run"])
+        if version.pk == assignment.rubric_version_id:
+            submission.latest_run = run
+            submission.save(update_fields=["latest_run"])
         transaction.on_commit(lambda: _enqueue(run.pk))
     return run
 
@@ -456,7 +472,8 @@ def _store_generation(*, run: GradingRun, task: llm.GradingTask, samples: list[_
             )
             for score in scores
         )
-        review_auto_release(submission=run.submission)
+        if run.submission.latest_run_id == run.pk:  # a trial run releases nothing
+            review_auto_release(submission=run.submission)
 
 
 def _generation_flags(samples: list[_Sample]) -> list[str]:

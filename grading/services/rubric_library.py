@@ -1,4 +1,4 @@
-"""The rubric library: import and export as JSON.
+"""The rubric library: import and export as JSON and CSV.
 
 Two JSON shapes are understood:
 - AAIE's own (`"format": "aaie.rubric/1"`): name, description and criteria with their levels, as
@@ -7,10 +7,18 @@ Two JSON shapes are understood:
   `criterion_id`, `name`, `description` and `performance_descriptors` keyed by the bands
   excellent, good, average, needs_improvement and poor, and the assignment's `prompt`. Bands carry
   no points; the caller chooses the points of each band.
+
+The CSV shape (`rubric_export_csv`, `rubric_import_csv`) has the header row
+`criterion,criterion_description,max_points,level,points,descriptor` and one row per level, best
+level first. Rows that follow each other with the same `criterion` make one criterion, in the
+order they appear; its `criterion_description` and `max_points` come from its first row. The
+rubric's name is not in the file: the caller gives it.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +36,8 @@ DEFAULT_BAND_POINTS = {"excellent": 4, "good": 3, "average": 2, "needs_improveme
 MAX_NAME_CHARS = 200
 MAX_POINTS = 1000
 MAX_TEXT_CHARS = 5000
+MAX_CSV_CHARS = 500_000
+CSV_COLUMNS = ("criterion", "criterion_description", "max_points", "level", "points", "descriptor")
 
 
 def rubric_export(*, rubric_version: RubricVersion) -> dict[str, Any]:
@@ -222,3 +232,79 @@ def rubric_import(
         name=chosen, criteria=criteria, created_by=created_by, description=description
     )
     return version, prompt
+
+
+def rubric_export_csv(*, rubric_version: RubricVersion) -> str:
+    """The version as CSV text, one row per level (see the module's description)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for criterion in rubric_version.criteria.prefetch_related("levels"):
+        for level in criterion.levels.all():
+            writer.writerow(
+                [
+                    criterion.title,
+                    criterion.description,
+                    criterion.max_points,
+                    level.label,
+                    level.points,
+                    level.descriptor,
+                ]
+            )
+    return out.getvalue()
+
+
+def _csv_int(value: str, what: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ApplicationError(f"{what} must be a whole number, not '{value[:20]}'.") from None
+    return _int(number, what)
+
+
+def rubric_csv_criteria(*, csv_text: str) -> list[CriterionInput]:
+    """Parse the CSV shape into criteria; every error names its line."""
+    if len(csv_text) > MAX_CSV_CHARS:
+        raise ApplicationError(f"The CSV is longer than {MAX_CSV_CHARS} characters.")
+    reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
+    missing = [column for column in CSV_COLUMNS if column not in (reader.fieldnames or [])]
+    if missing:
+        raise ApplicationError(
+            f"The CSV lacks the columns {', '.join(missing)}; "
+            f"its header must be {','.join(CSV_COLUMNS)}."
+        )
+    groups: list[tuple[dict[str, str], list[LevelInput]]] = []
+    for row in reader:
+        line = f"Line {reader.line_num}"
+        values = {column: row.get(column) or "" for column in CSV_COLUMNS}
+        title = _text(
+            values["criterion"], f"{line}: criterion", limit=MAX_NAME_CHARS, required=True
+        )
+        if not groups or groups[-1][0]["criterion"] != title:
+            groups.append(({**values, "criterion": title}, []))
+        groups[-1][1].append(
+            LevelInput(
+                label=_text(values["level"], f"{line}: level", limit=80, required=True),
+                points=_csv_int(values["points"], f"{line}: points"),
+                descriptor=_text(values["descriptor"], f"{line}: descriptor"),
+            )
+        )
+    return [
+        CriterionInput(
+            title=first["criterion"],
+            description=_text(first["criterion_description"], "criterion_description"),
+            max_points=_csv_int(
+                first["max_points"], f"Criterion '{first['criterion']}' max_points"
+            ),
+            levels=levels,
+        )
+        for first, levels in groups
+    ]
+
+
+def rubric_import_csv(*, csv_text: str, name: str, created_by) -> RubricVersion:
+    """Create a rubric (version 1) named `name` from the CSV shape."""
+    criteria = rubric_csv_criteria(csv_text=csv_text)
+    return rubric_create(
+        name=_text(name, "name", limit=MAX_NAME_CHARS), criteria=criteria, created_by=created_by
+    )

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from grading import selectors
 from grading.errors import ApplicationError
 from grading.forms import AssignmentForm, CriterionFormSet, ReviewForm, RosterForm
+from grading.highlight import highlighted_lines, verified_quotes
 from grading.models import GradingRun
 from grading.permissions import is_educator
 from grading.services.courses import assignment_create
@@ -310,7 +311,7 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
             ],
             "form": form,
             "review": review,
-            "lines": submission.text.split("\n"),
+            "lines": highlighted_lines(text=submission.text, quotes=verified_quotes(results)),
             "runs": submission.runs.all()[:10],
             "audit": submission.audit_events.select_related("actor")[:50],
             "succeeded": run is not None and run.status == GradingRun.Status.SUCCEEDED,

@@ -1,15 +1,26 @@
-"""Educator reports for one assignment: the CSV gradebook and the analytics page."""
+"""Educator reports: the CSV gradebook, the analytics page and one run's live reasoning trace."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.text import slugify
 
 from grading import selectors
 from grading.services.analytics import agreement_for_assignment
-from grading.services.gradebook import gradebook_csv, gradebook_for_assignment
+from grading.services.gradebook import (
+    canvas_gradebook_csv,
+    gradebook_csv,
+    gradebook_for_assignment,
+    moodle_gradebook_csv,
+)
 from grading.views.educator import found, require_educator
+
+# ?format= values of the gradebook download → (CSV writer, file name suffix).
+LMS_FORMATS = {
+    "canvas": (canvas_gradebook_csv, "canvas"),
+    "moodle": (moodle_gradebook_csv, "moodle"),
+}
 
 
 def gradebook_download(request: HttpRequest, assignment_id: int) -> HttpResponse:
@@ -17,8 +28,16 @@ def gradebook_download(request: HttpRequest, assignment_id: int) -> HttpResponse
     assignment = found(
         selectors.assignment_for_educator(user=request.user, assignment_id=assignment_id)
     )
-    body = gradebook_csv(gradebook=gradebook_for_assignment(assignment=assignment))
-    file_name = f"{slugify(assignment.course.code)}-{slugify(assignment.title)}-gradebook.csv"
+    gradebook = gradebook_for_assignment(assignment=assignment)
+    chosen = request.GET.get("format", "")
+    if chosen in LMS_FORMATS:
+        write, suffix = LMS_FORMATS[chosen]
+        body = write(gradebook=gradebook, assignment=assignment)
+    elif chosen:
+        raise Http404("Unknown gradebook format.")
+    else:
+        body, suffix = gradebook_csv(gradebook=gradebook), "gradebook"
+    file_name = f"{slugify(assignment.course.code)}-{slugify(assignment.title)}-{suffix}.csv"
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{file_name}"'
     return response
@@ -39,3 +58,24 @@ def assignment_analytics(request: HttpRequest, assignment_id: int) -> HttpRespon
             "agreement": agreement_for_assignment(assignment=assignment),
         },
     )
+
+
+def run_trace(request: HttpRequest, submission_id: int) -> JsonResponse:
+    """The newest run's status and reasoning so far, polled by the review page while it runs."""
+    require_educator(request)
+    submission = found(
+        selectors.submission_for_educator(user=request.user, submission_id=submission_id)
+    )
+    run = submission.latest_run
+    if run is None:
+        raise Http404("This submission has no AI run.")
+    payload = {
+        "status": run.status,
+        "status_label": run.get_status_display(),
+        "active": run.is_active,
+        "trace": run.reasoning_trace,
+        "thinking_tokens": run.thinking_tokens,
+    }
+    response = JsonResponse(payload)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -92,7 +92,26 @@ MATRIX: dict[str, Route] = {
     "grade_submission": Route("post", SUBMISSION, TEACHING),
     "cancel_submission_run": Route("post", SUBMISSION, TEACHING),
     "submission_review": Route("get", SUBMISSION, TEACHING),
+    "run_trace": Route("get", SUBMISSION, TEACHING),
     "regrade_list": Route("get", NO_ARGS, EDUCATOR_LIST),
+    # The rubric library is shared by all educators; only its author or an admin edits a rubric.
+    "rubric_list": Route("get", NO_ARGS, EDUCATOR_LIST),
+    "rubric_import": Route("get", NO_ARGS, EDUCATOR_LIST),
+    "rubric_edit": Route(
+        "get", lambda o: [o["assignment"].rubric_version.rubric_id], {**TEACHING, "outsider": 403}
+    ),
+    "rubric_export": Route(
+        "get", lambda o: [o["assignment"].rubric_version_id, "csv"], EDUCATOR_LIST
+    ),
+    "assignment_rubric": Route("get", ASSIGNMENT, TEACHING),
+    "assignment_rubric_switch": Route("post", ASSIGNMENT, TEACHING),
+    "rubric_trial": Route("post", ASSIGNMENT, TEACHING),
+    "rubric_compare": Route(
+        "get", lambda o: [o["assignment"].pk, o["assignment"].rubric_version_id], TEACHING
+    ),
+    "rubric_tuning": Route(
+        "get", lambda o: [o["assignment"].pk, o["assignment"].rubric_version_id], TEACHING
+    ),
     "regrade_answer": Route("get", lambda o: [o["regrade"].pk], TEACHING),
     # Student pages: only one's own work; an educator is no student of the course.
     "my_submissions": Route("get", NO_ARGS, signed_in(200)),
