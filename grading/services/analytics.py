@@ -7,9 +7,12 @@ rubric lists them); the educator's points are mapped to the level whose points a
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.metrics import cohen_kappa_score
 
 from grading.models import Assignment, Criterion, CriterionResult, GradingRun, Review
 
@@ -29,21 +32,20 @@ def quadratic_weighted_kappa(first: list[int], second: list[int], categories: in
     """Cohen's kappa with quadratic weights for two raters' ordinal ratings in 0..categories-1.
 
     1 is perfect agreement, 0 what chance gives, below 0 worse than chance. When both raters
-    always give one and the same rating there is no variation to explain, and agreement is
-    perfect: 1.
+    always give one and the same rating there is no variation to explain (scikit-learn answers
+    NaN): agreement is then perfect, 1.
     """
     if len(first) != len(second) or not first:
         raise ValueError("Two equally long, non-empty lists of ratings are needed.")
-    observed = np.zeros((categories, categories))
-    for a, b in zip(first, second, strict=True):
-        observed[a, b] += 1
-    indices = np.arange(categories)
-    weights = (indices[:, None] - indices[None, :]) ** 2 / max(categories - 1, 1) ** 2
-    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
-    disagreement_expected = float((weights * expected).sum())
-    if disagreement_expected == 0:
-        return 1.0
-    return 1.0 - float((weights * observed).sum()) / disagreement_expected
+    with warnings.catch_warnings():
+        # The constant case is 0/0: scikit-learn warns and answers NaN, handled below.
+        warnings.simplefilter("ignore")
+        kappa = cohen_kappa_score(
+            first, second, weights="quadratic", labels=list(range(categories))
+        )
+    if math.isnan(kappa):
+        return 1.0 if first == second else 0.0
+    return float(kappa)
 
 
 def agreement_of(pairs: list[tuple[int, int, int, int]], categories: int) -> Agreement:
