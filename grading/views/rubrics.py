@@ -204,12 +204,20 @@ def assignment_rubric(request: HttpRequest, assignment_id: int) -> HttpResponse:
     )
 
 
+def _chosen_version(request: HttpRequest, assignment) -> RubricSwitchForm | None:
+    """The posted choice of a version of the assignment's rubric, or None with a message."""
+    form = RubricSwitchForm(request.POST, versions=_versions_of(assignment))
+    if form.is_valid():
+        return form
+    messages.error(request, "Choose a version of this assignment's rubric.")
+    return None
+
+
 @require_POST
 def assignment_rubric_switch(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = _assignment(request, assignment_id)
-    form = RubricSwitchForm(request.POST, versions=_versions_of(assignment))
-    if not form.is_valid():
-        messages.error(request, "Choose a version of this assignment's rubric.")
+    form = _chosen_version(request, assignment)
+    if form is None:
         return redirect("assignment_rubric", assignment_id=assignment.pk)
     version = form.cleaned_data["version"]
     try:
@@ -230,9 +238,8 @@ def assignment_rubric_switch(request: HttpRequest, assignment_id: int) -> HttpRe
 def rubric_trial(request: HttpRequest, assignment_id: int) -> HttpResponse:
     """Grade the reviewed submissions with a candidate version, leaving the assignment as is."""
     assignment = _assignment(request, assignment_id)
-    form = RubricSwitchForm(request.POST, versions=_versions_of(assignment))
-    if not form.is_valid():
-        messages.error(request, "Choose a version of this assignment's rubric.")
+    form = _chosen_version(request, assignment)
+    if form is None:
         return redirect("assignment_rubric", assignment_id=assignment.pk)
     version = form.cleaned_data["version"]
     try:
