@@ -252,6 +252,11 @@ def _parse_score(value: Any, criterion: Criterion, limits: AnswerLimits) -> Crit
 
 
 def _load_json_object(text: str) -> dict[str, Any]:
+    if not text.strip():
+        raise AnswerError(
+            "The model wrote no answer at all (it may have ended its turn while reasoning); "
+            "grading again may help."
+        )
     try:
         # strict=False accepts raw control characters inside strings; _bounded_string drops them.
         data = json.loads(text, object_pairs_hook=_reject_duplicate_keys, strict=False)

@@ -46,6 +46,14 @@ def make_profile(model: Path | str, **fields: object) -> ModelProfile:
 FIXED_SEED = 1234
 
 
+@pytest.fixture(autouse=True)
+def _fixed_run_seed(monkeypatch) -> None:
+    # Runs draw a random seed; these tests grade with random-weight models whose output varies
+    # with it (with some seeds a model ends its turn inside the thought, and a server then sends
+    # no answer at all). A fixed seed keeps every test here deterministic.
+    monkeypatch.setattr("grading.services.grading.secrets.randbelow", lambda _: FIXED_SEED)
+
+
 def grade(submission, educator, limits: AnswerLimits = SMALL_LIMITS) -> GradingRun:
     run = grading_run_request(submission=submission, requested_by=educator)
     grading_run_execute(run_id=run.pk, limits=limits)
@@ -287,11 +295,8 @@ def test_rubrics_of_one_and_of_twelve_criteria_grade(
 
 @pytest.mark.slow
 def test_a_run_grades_through_an_openai_compatible_server(
-    assignment, educator, essay, server: TinyOpenAIServer, monkeypatch
+    assignment, educator, essay, server: TinyOpenAIServer
 ):
-    # A fixed seed: with some seeds this random-weight model ends its turn inside the thought
-    # and the server sends no answer at all, which fails the run (as it should) — not this test.
-    monkeypatch.setattr("grading.services.grading.secrets.randbelow", lambda _: FIXED_SEED)
     assignment.model_profile = make_profile(
         "tiny-qwen3", backend="openai", api_base=server.url, thinking_budget=200
     )

@@ -174,6 +174,7 @@ def c1(data: dict[str, Any]) -> dict[str, Any]:
 
 CASES: list[tuple[str, Callable[[Rubric], str], str]] = [
     ("invalid JSON", lambda r: '{"scores": ', "not valid JSON"),
+    ("no answer at all", lambda r: "  \n", "wrote no answer at all"),
     ("not an object", lambda r: "[1, 2]", "must be a JSON object, got a list"),
     (
         "missing criterion",
