@@ -22,10 +22,21 @@ from grading.models import (
 from grading.permissions import User, is_admin
 
 
+def taught_by(queryset: QuerySet, *, user: User, course: str) -> QuerySet:
+    """The rows of `queryset` in courses the user teaches; every row for an admin.
+
+    `course` is the lookup path from the queryset's model to its Course ("" for courses).
+    """
+    if is_admin(user):
+        return queryset
+    prefix = f"{course}__" if course else ""
+    return queryset.filter(
+        **{f"{prefix}enrolments__user": user, f"{prefix}enrolments__role": Enrolment.Role.EDUCATOR}
+    )
+
+
 def course_list_for_educator(*, user: User) -> QuerySet[Course]:
-    courses = Course.objects.all()
-    if not is_admin(user):
-        courses = courses.filter(enrolments__user=user, enrolments__role=Enrolment.Role.EDUCATOR)
+    courses = taught_by(Course.objects.all(), user=user, course="")
     return courses.annotate(assignment_count=Count("assignments", distinct=True))
 
 
@@ -34,23 +45,22 @@ def course_for_educator(*, user: User, course_id: int) -> Course | None:
 
 
 def assignment_for_educator(*, user: User, assignment_id: int) -> Assignment | None:
-    assignments = Assignment.objects.select_related("course", "rubric_version__rubric")
-    if not is_admin(user):
-        assignments = assignments.filter(
-            course__enrolments__user=user, course__enrolments__role=Enrolment.Role.EDUCATOR
-        )
+    assignments = taught_by(
+        Assignment.objects.select_related("course", "rubric_version__rubric"),
+        user=user,
+        course="course",
+    )
     return assignments.filter(pk=assignment_id).first()
 
 
 def submission_for_educator(*, user: User, submission_id: int) -> Submission | None:
-    submissions = Submission.objects.select_related(
-        "assignment__course", "assignment__rubric_version", "student", "latest_run"
+    submissions = taught_by(
+        Submission.objects.select_related(
+            "assignment__course", "assignment__rubric_version", "student", "latest_run"
+        ),
+        user=user,
+        course="assignment__course",
     )
-    if not is_admin(user):
-        submissions = submissions.filter(
-            assignment__course__enrolments__user=user,
-            assignment__course__enrolments__role=Enrolment.Role.EDUCATOR,
-        )
     return submissions.filter(pk=submission_id).first()
 
 
@@ -190,14 +200,13 @@ def assignment_for_student(*, user: User, assignment_id: int) -> Assignment | No
 
 
 def regrade_requests_for_educator(*, user: User) -> QuerySet[RegradeRequest]:
-    requests = RegradeRequest.objects.select_related(
-        "submission__assignment__course", "student"
-    ).prefetch_related("criteria")
-    if not is_admin(user):
-        requests = requests.filter(
-            submission__assignment__course__enrolments__user=user,
-            submission__assignment__course__enrolments__role=Enrolment.Role.EDUCATOR,
-        )
+    requests = taught_by(
+        RegradeRequest.objects.select_related(
+            "submission__assignment__course", "student"
+        ).prefetch_related("criteria"),
+        user=user,
+        course="submission__assignment__course",
+    )
     return requests.order_by("status", "-created_at")
 
 
@@ -249,12 +258,11 @@ def score_distribution(*, assignment: Assignment) -> list[dict]:
 
 
 def upload_batch_for_educator(*, user: User, batch_id: int) -> UploadBatch | None:
-    batches = UploadBatch.objects.select_related("assignment__course")
-    if not is_admin(user):
-        batches = batches.filter(
-            assignment__course__enrolments__user=user,
-            assignment__course__enrolments__role=Enrolment.Role.EDUCATOR,
-        )
+    batches = taught_by(
+        UploadBatch.objects.select_related("assignment__course"),
+        user=user,
+        course="assignment__course",
+    )
     return batches.filter(pk=batch_id).first()
 
 

@@ -15,7 +15,7 @@ from grading.api import examples as ex
 from grading.api.common import found, require_educator
 from grading.api.serializers import RubricSerializer, RubricVersionSerializer
 from grading.models import Rubric, RubricVersion
-from grading.permissions import is_admin
+from grading.permissions import can_edit_rubric
 from grading.services.rubric_library import (
     DATASET_BANDS,
     rubric_export,
@@ -163,7 +163,7 @@ class RubricVersionCreateView(generics.GenericAPIView):
     )
     def post(self, request: Request, rubric_id: int) -> Response:
         rubric = found(rubrics_for(request.user).filter(pk=rubric_id).first())
-        if not (is_admin(request.user) or rubric.created_by_id == request.user.pk):
+        if not can_edit_rubric(request.user, rubric):
             raise PermissionDenied("Only the rubric's author or an admin adds versions.")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

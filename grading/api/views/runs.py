@@ -11,8 +11,8 @@ from grading.api import examples as ex
 from grading.api.common import found, require_educator
 from grading.api.serializers import GradingRunSerializer
 from grading.api.views.submissions import submission_for_teacher
-from grading.models import Enrolment, GradingRun
-from grading.permissions import is_admin
+from grading.models import GradingRun
+from grading.selectors import taught_by
 from grading.services.grading import grading_run_request
 from grading.services.pipeline import grading_run_cancel
 
@@ -20,12 +20,7 @@ from grading.services.pipeline import grading_run_cancel
 def runs_for_teacher(user):
     require_educator(user)
     runs = GradingRun.objects.select_related("submission").prefetch_related("results__criterion")
-    if not is_admin(user):
-        runs = runs.filter(
-            submission__assignment__course__enrolments__user=user,
-            submission__assignment__course__enrolments__role=Enrolment.Role.EDUCATOR,
-        )
-    return runs
+    return taught_by(runs, user=user, course="submission__assignment__course")
 
 
 class SubmissionRunsView(generics.GenericAPIView):
