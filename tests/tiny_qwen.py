@@ -34,8 +34,9 @@ FAVOUR_BASE = 0.1
 FAVOUR_WEIGHT = 0.5
 
 
-def tiny_qwen3_config() -> Qwen3Config:
-    return Qwen3Config(
+def tiny_qwen3_config(**overrides: object) -> Qwen3Config:
+    """The tiny Qwen3's config; `overrides` change or add fields (rope scaling, say)."""
+    fields: dict[str, object] = dict(
         vocab_size=VOCAB_SIZE,
         hidden_size=HIDDEN_SIZE,
         intermediate_size=INTERMEDIATE_SIZE,
@@ -49,9 +50,12 @@ def tiny_qwen3_config() -> Qwen3Config:
         pad_token_id=PAD_TOKEN_ID,
         bos_token_id=None,
     )
+    return Qwen3Config(**(fields | overrides))
 
 
-def build_tiny_qwen3(path: Path, *, seed: int = 0, favoured_token_id: int | None = None) -> Path:
+def build_tiny_qwen3(
+    path: Path, *, seed: int = 0, favoured_token_id: int | None = None, **config: object
+) -> Path:
     """Save a randomly initialised (seeded) Qwen3 and the Qwen3 tokenizer into `path`.
 
     The folder loads like a downloaded model: config.json, safetensors weights, tokenizer files
@@ -59,7 +63,7 @@ def build_tiny_qwen3(path: Path, *, seed: int = 0, favoured_token_id: int | None
     "</think>", which random weights otherwise never pick).
     """
     torch.manual_seed(seed)
-    model = Qwen3ForCausalLM(tiny_qwen3_config())
+    model = Qwen3ForCausalLM(tiny_qwen3_config(**config))
     if favoured_token_id is not None:
         _favour(model, favoured_token_id)
     model.generation_config = GenerationConfig(

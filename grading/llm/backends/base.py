@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from grading.llm.families import Family
 from grading.llm.types import Generation, GenerationRequest, GenerationSettings, ModelSpec
@@ -55,6 +55,27 @@ class GradingBackend(ABC):
         the model thinks; the final trace is in the returned Generation, not in a last call.
         Raises BackendError.
         """
+
+    def generate_batch(
+        self,
+        requests: Sequence[GenerationRequest],
+        *,
+        on_trace: Sequence[TraceCallback | None] | None = None,
+    ) -> list[Generation | BackendError]:
+        """Generate for several requests; item i is request i's Generation or its BackendError.
+
+        One request's failure (a submission too long for the context, say) does not fail the
+        others. Backends that can share work between requests (one forward pass for many
+        sequences, concurrent server calls) override this; by default they run one by one.
+        """
+        callbacks = list(on_trace) if on_trace is not None else [None] * len(requests)
+        results: list[Generation | BackendError] = []
+        for request, callback in zip(requests, callbacks, strict=True):
+            try:
+                results.append(self.generate(request, on_trace=callback))
+            except BackendError as error:
+                results.append(error)
+        return results
 
 
 def check_settings(settings: GenerationSettings) -> None:

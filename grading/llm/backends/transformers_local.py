@@ -1,14 +1,18 @@
 """Grade with a Qwen3 model run in-process by Hugging Face transformers.
 
-Generation runs in two phases. Phase one lets the model think, sampled the way Qwen advises, until
-it closes the thought or spends the thinking budget; at the budget the thought is closed the way
-Qwen documents (EARLY_STOP_TEXT). Phase two continues from there and writes the answer under an
-xgrammar grammar built from the answer's JSON schema, so the answer always parses and fits the
-rubric, whatever the model's size.
+Generation has two phases per request (grading.llm.decoding): the model thinks, sampled the way
+Qwen advises, until it closes the thought or spends the thinking budget (then the thought is
+closed the way Qwen documents); then it writes the answer under an xgrammar grammar built from
+the answer's JSON schema, so the answer always parses and fits the rubric, whatever the model's
+size.
+
+Requests are graded in batches (grading.llm.batched): the prompt prefix they share (system
+prompt, task, rubric) is computed once and kept for the next batch of the same assignment, and
+one forward pass per step advances every request. `generate` is a batch of one.
 
 The model's family (grading.llm.families) comes from its chat template: Qwen3's template takes
 `enable_thinking`; a QwQ-style template opens "<think>" itself; a Qwen2.5-style template has no
-thinking at all, so such a model skips phase one.
+thinking at all, so such a model skips the thinking phase.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import hashlib
 import importlib.util
 import json
 import threading
-import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +32,9 @@ from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
     BitsAndBytesConfig,
-    LogitsProcessor,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
-from transformers.generation.streamers import BaseStreamer
-from xgrammar.contrib.hf import LogitsProcessor as GrammarLogitsProcessor
 
 from grading.llm.backends.base import (
     TRACE_FLUSH_SECONDS,
@@ -42,19 +43,22 @@ from grading.llm.backends.base import (
     TraceCallback,
     check_settings,
 )
-from grading.llm.families import Family, family_from_template, settings_for_family
-from grading.llm.thinking import (
-    EARLY_STOP_SENTENCE,
-    EARLY_STOP_TEXT,
-    IM_END_TOKEN_ID,
-    THINK_END,
-    THINK_END_TOKEN_ID,
-    THINK_START,
+from grading.llm.batched import (
+    DecodeBatch,
+    PrefixKV,
+    common_prefix_length,
+    prefix_extend,
+    use_shared_prefix_attention,
 )
+from grading.llm.decoding import STOP_BUDGET, Closings, Row, decode_rows
+from grading.llm.families import Family, family_from_template, settings_for_family
+from grading.llm.thinking import EARLY_STOP_TEXT, THINK_END, THINK_START
 from grading.llm.types import Generation, GenerationRequest, GenerationSettings, ModelSpec
 
 DTYPES: dict[str, torch.dtype | str] = {
-    "auto": "auto",  # whatever the checkpoint was saved in (bfloat16 for Qwen3)
+    # On a GPU, whatever the checkpoint was saved in (bfloat16 for Qwen3); on a CPU, float32
+    # (see _resolve_dtype).
+    "auto": "auto",
     "float32": torch.float32,
     "bfloat16": torch.bfloat16,
     "float16": torch.float16,
@@ -79,109 +83,166 @@ REVISION_CHARS = 16  # enough of the sha256 to tell two checkpoints apart
 HASH_CHUNK_BYTES = 1 << 20
 ERROR_DETAIL_CHARS = 500  # how much of a library's error text our messages carry
 
-# Phase one stops at the first of these: the end of the thought, or the end of the turn.
-THINKING_STOP_IDS = (THINK_END_TOKEN_ID, IM_END_TOKEN_ID)
-
-# Why phase one stopped, recorded in Generation.extra["thinking_stop"].
-STOP_THINK_END = "think_end"  # the model wrote </think>
-STOP_IM_END = "im_end"  # the model ended its turn inside the thought
-STOP_BUDGET = "budget"  # the thinking budget ran out
-STOP_THINKING_OFF = "off"  # thinking disabled; no phase one
-
-
-@dataclass(frozen=True)
-class _Thought:
-    ids: list[int]  # what phase two continues from: the generated thought and its closing
-    trace: str
-    generated_tokens: int
-    stop: str
-
-
-@dataclass(frozen=True)
-class _Answer:
-    text: str
-    generated_tokens: int
-    complete: bool
-
 
 class TransformersBackend(GradingBackend):
-    """Loads the tokenizer and the model once; one generation at a time per instance."""
+    """Loads the tokenizer and the model once; one batch at a time per instance."""
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)
         device = _resolve_device(spec.device)
-        self.tokenizer, self.model = _load(spec, _resolve_dtype(spec.dtype), device)
+        self.tokenizer, self.model = _load(spec, _resolve_dtype(spec.dtype, device), device)
+        use_shared_prefix_attention(self.model)
         self.model_revision = _model_revision(spec.model, self.model)
         self._family = self._detect_family()
+        self._vocab_size = self.model.config.vocab_size
         tokenizer_info = xgr.TokenizerInfo.from_huggingface(
-            self.tokenizer, vocab_size=self.model.config.vocab_size
+            self.tokenizer, vocab_size=self._vocab_size
         )
         # The compiler caches compiled grammars, so each rubric's schema is compiled once.
         self._grammar_compiler = xgr.GrammarCompiler(tokenizer_info)
         self._think_start_ids = self._encode(f"{THINK_START}\n")
-        self._after_think_end_ids = self._encode(AFTER_THINK_END)
-        self._thought_closing_ids = self._encode(THOUGHT_CLOSING)
-        self._early_stop_ids = self._encode(EARLY_STOP_TEXT)
-        # Generation seeds torch's global generator and keeps a KV cache: one call at a time.
+        self._closings = Closings(
+            after_think_end=tuple(self._encode(AFTER_THINK_END)),
+            thought_closing=tuple(self._encode(THOUGHT_CLOSING)),
+            early_stop=tuple(self._encode(EARLY_STOP_TEXT)),
+        )
+        # The last shared prefix, kept for the next batch of the same assignment.
+        self._prefix: PrefixKV | None = None
+        # One batch at a time: the model and the kept prefix are shared state.
         self._lock = threading.Lock()
 
     def generate(
         self, request: GenerationRequest, *, on_trace: TraceCallback | None = None
     ) -> Generation:
-        """Grade one request.
+        """Grade one request (a batch of one); raises BackendError."""
+        (result,) = self.generate_batch([request], on_trace=[on_trace])
+        if isinstance(result, BackendError):
+            raise result
+        return result
 
-        1. Render the chat template into prompt ids.
-        2. Refuse input that cannot fit the context, never cutting it.
-        3. Phase one (thinking on): reason until </think> or the thinking budget.
-        4. Phase two: write the answer under the JSON-schema grammar.
+    def generate_batch(
+        self,
+        requests: Sequence[GenerationRequest],
+        *,
+        on_trace: Sequence[TraceCallback | None] | None = None,
+    ) -> list[Generation | BackendError]:
+        """Grade `requests` together. Steps:
+
+        1. Settle each request's settings for the model's family; render its prompt ids.
+        2. Refuse, per request, settings that cannot run and input that cannot fit the context
+           (never cutting it); the others go on.
+        3. Group the rest by sampling settings (the seed aside): each group is one batch.
+        4. Per batch: reuse or compute the shared prefix, then decode every row to its answer.
         """
-        # The family decides whether the model thinks, whatever the request asked.
-        settings = settings_for_family(request.settings, self.family)
-        check_settings(settings)
+        callbacks = list(on_trace) if on_trace is not None else [None] * len(requests)
+        results: list[Generation | BackendError | None] = [None] * len(requests)
+        groups: dict[GenerationSettings, list[int]] = {}
+        rows: dict[int, Row] = {}
         with self._lock, torch.inference_mode():
-            try:
-                prompt_ids = self._prompt_ids(request.messages, settings)
-                self._check_context(len(prompt_ids), settings)
-                if settings.seed is not None:
-                    torch.manual_seed(settings.seed)
-                thought = (
-                    self._think(prompt_ids, settings, on_trace)
-                    if settings.enable_thinking
-                    else _Thought(ids=[], trace="", generated_tokens=0, stop=STOP_THINKING_OFF)
-                )
-                answer = self._answer(
-                    prompt_ids + thought.ids,
-                    request.json_schema,
-                    settings,
-                    # The presence penalty covers everything generated: the thought and the answer.
-                    penalised_from=len(prompt_ids),
-                )
-            except torch.OutOfMemoryError as error:
-                raise BackendError(
-                    f"The model ran out of memory while grading; retrying may help once other "
-                    f"work has finished. ({_bounded(error)})",
-                    permanent=False,
-                ) from error
-            except (RuntimeError, ValueError) as error:
-                # Bad settings or a library failure: the same request would fail again.
-                raise BackendError(
-                    f"Generation failed: {_bounded(error)}", permanent=True
-                ) from error
-        return Generation(
-            trace=thought.trace,
-            answer=answer.text,
-            prompt_tokens=len(prompt_ids),
-            thinking_tokens=thought.generated_tokens,
-            answer_tokens=answer.generated_tokens,
-            thinking_budget_reached=thought.stop == STOP_BUDGET,
-            answer_complete=answer.complete,
-            model_revision=self.model_revision,
-            extra={"thinking_stop": thought.stop},
-        )
+            for index, request in enumerate(requests):
+                try:
+                    rows[index] = self._row(request, callbacks[index])
+                except BackendError as error:
+                    results[index] = error
+                    continue
+                groups.setdefault(replace(rows[index].settings, seed=None), []).append(index)
+            for indices in groups.values():
+                group = [rows[index] for index in indices]
+                try:
+                    self._decode(group)
+                except BackendError as error:
+                    for index in indices:
+                        results[index] = error
+                    continue
+                for index, row in zip(indices, group, strict=True):
+                    results[index] = self._generation(row)
+        return results
 
     @property
     def family(self) -> Family:
         return self._family
+
+    def _row(self, request: GenerationRequest, on_trace: TraceCallback | None) -> Row:
+        # The family decides whether the model thinks, whatever the request asked.
+        settings = settings_for_family(request.settings, self.family)
+        check_settings(settings)
+        prompt = self._prompt_ids(request.messages, settings)
+        self._check_context(len(prompt), settings)
+        try:
+            # any_whitespace=False: a weak model could otherwise fill its budget with whitespace.
+            grammar = self._grammar_compiler.compile_json_schema(
+                json.dumps(request.json_schema), any_whitespace=False
+            )
+        except (RuntimeError, ValueError) as error:
+            raise BackendError(
+                f"The answer's JSON schema cannot be compiled: {_bounded(error)}", permanent=True
+            ) from error
+        return Row(prompt=prompt, settings=settings, grammar=grammar, on_trace=on_trace)
+
+    def _decode(self, rows: list[Row]) -> None:
+        """Decode `rows` (same settings but the seed) as one batch; raises BackendError."""
+        try:
+            prefix = self._shared_prefix([row.prompt for row in rows])
+            shared = len(prefix) if prefix else 0
+            batch = DecodeBatch(
+                self.model,
+                prefix,
+                [row.prompt[shared:] for row in rows],
+                pad_token_id=self.tokenizer.pad_token_id or 0,
+            )
+            decode_rows(
+                batch,
+                rows,
+                closings=self._closings,
+                vocab_size=self._vocab_size,
+                decode=self._decode_text,
+                trace_flush_seconds=TRACE_FLUSH_SECONDS,
+            )
+        except torch.OutOfMemoryError as error:
+            self._prefix = None
+            raise BackendError(
+                f"The model ran out of memory while grading; retrying may help once other "
+                f"work has finished, or lower the profile's batch size. ({_bounded(error)})",
+                permanent=False,
+            ) from error
+        except (RuntimeError, ValueError) as error:
+            # Bad settings or a library failure: the same request would fail again.
+            raise BackendError(f"Generation failed: {_bounded(error)}", permanent=True) from error
+
+    def _shared_prefix(self, prompts: list[list[int]]) -> PrefixKV | None:
+        """The keys and values of the prompts' shared prefix, from the kept one where it fits.
+
+        A batch shares the tokens its prompts have in common, but every row keeps at least one
+        token of its own (its logits start the decoding). A batch of one shares only what the
+        kept prefix has in common with it: its own prompt is of no use to the next batch.
+        """
+        own = min(len(prompt) for prompt in prompts) - 1
+        kept = self._prefix
+        if kept is not None:
+            usable = min(own, *(common_prefix_length([kept.ids, p]) for p in prompts))
+            kept = kept.truncated(usable) if usable > 0 else None
+        if len(prompts) == 1:
+            return kept
+        shared = min(own, common_prefix_length(prompts))
+        start = len(kept) if kept else 0
+        if shared > start:
+            kept = prefix_extend(self.model, kept, prompts[0][start:shared])
+        if kept is not None:
+            self._prefix = kept
+        return kept
+
+    def _generation(self, row: Row) -> Generation:
+        return Generation(
+            trace=row.trace(self._decode_text),
+            answer=self._decode_text(row.answer),
+            prompt_tokens=len(row.prompt),
+            thinking_tokens=row.thinking_tokens,
+            answer_tokens=len(row.answer),
+            thinking_budget_reached=row.thinking_stop == STOP_BUDGET,
+            answer_complete=row.answer_complete,
+            model_revision=self.model_revision,
+            extra={"thinking_stop": row.thinking_stop},
+        )
 
     def _detect_family(self) -> Family:
         template = self.tokenizer.chat_template
@@ -212,11 +273,12 @@ class TransformersBackend(GradingBackend):
 
     def _check_context(self, prompt_tokens: int, settings: GenerationSettings) -> None:
         thinking = (
-            settings.thinking_budget + len(self._early_stop_ids) if settings.enable_thinking else 0
+            settings.thinking_budget + len(self._closings.early_stop)
+            if settings.enable_thinking
+            else 0
         )
         needed = prompt_tokens + thinking + settings.max_answer_tokens
-        model_limit = getattr(self.model.config, "max_position_embeddings", settings.context_limit)
-        limit = min(settings.context_limit, model_limit)
+        limit = min(settings.context_limit, _model_context(self.model.config, settings))
         if needed > limit:
             raise BackendError(
                 f"Submission too long for the model's context: the prompt is {prompt_tokens} "
@@ -227,161 +289,23 @@ class TransformersBackend(GradingBackend):
                 input_too_long=True,
             )
 
-    def _think(
-        self, prompt_ids: list[int], settings: GenerationSettings, on_trace: TraceCallback | None
-    ) -> _Thought:
-        streamer = _TraceStreamer(self.tokenizer, on_trace, TRACE_FLUSH_SECONDS)
-        generated = self._sample(
-            prompt_ids,
-            settings,
-            max_new_tokens=settings.thinking_budget,
-            eos_token_id=list(THINKING_STOP_IDS),
-            streamer=streamer,
-        )
-        last = generated[-1] if generated else None
-        if last == THINK_END_TOKEN_ID:
-            stop = STOP_THINK_END
-            thought_ids = generated[:-1]
-            closing = [THINK_END_TOKEN_ID, *self._after_think_end_ids]
-        elif last == IM_END_TOKEN_ID:
-            stop = STOP_IM_END
-            thought_ids = generated[:-1]
-            closing = self._thought_closing_ids
-        else:
-            stop = STOP_BUDGET
-            thought_ids = generated
-            closing = self._early_stop_ids
-        trace = self._decode(thought_ids).strip()
-        if stop == STOP_BUDGET:
-            # Keep the sentence in the trace so a reader sees where the thought was cut.
-            trace = f"{trace}\n\n{EARLY_STOP_SENTENCE}"
-        return _Thought(
-            ids=thought_ids + closing, trace=trace, generated_tokens=len(generated), stop=stop
-        )
-
-    def _answer(
-        self,
-        input_ids: list[int],
-        json_schema: dict[str, Any],
-        settings: GenerationSettings,
-        *,
-        penalised_from: int,
-    ) -> _Answer:
-        # any_whitespace=False: a weak model could otherwise fill its budget with whitespace.
-        grammar = self._grammar_compiler.compile_json_schema(
-            json.dumps(json_schema), any_whitespace=False
-        )
-        generated = self._sample(
-            input_ids,
-            settings,
-            max_new_tokens=settings.max_answer_tokens,
-            eos_token_id=IM_END_TOKEN_ID,
-            # One processor per call: it keeps the grammar's state for a single generation.
-            extra_processors=[GrammarLogitsProcessor(grammar)],
-            penalised_from=penalised_from,
-        )
-        # The grammar allows <|im_end|> only once the JSON is complete.
-        complete = bool(generated) and generated[-1] == IM_END_TOKEN_ID
-        return _Answer(
-            text=self._decode(generated), generated_tokens=len(generated), complete=complete
-        )
-
-    def _sample(
-        self,
-        input_ids: list[int],
-        settings: GenerationSettings,
-        *,
-        extra_processors: list[LogitsProcessor] | None = None,
-        penalised_from: int | None = None,
-        **generate_kwargs: Any,
-    ) -> list[int]:
-        """Sample a continuation of `input_ids` with the profile's settings; return the new ids.
-
-        Temperature 0 (allowed only without thinking, see check_settings) decodes greedily.
-        """
-        inputs = torch.tensor([input_ids], device=self.model.device)
-        processors = list(extra_processors or [])
-        if settings.presence_penalty:
-            start = len(input_ids) if penalised_from is None else penalised_from
-            processors.append(_PresencePenalty(settings.presence_penalty, start))
-        sampling: dict[str, Any] = (
-            {
-                "do_sample": True,
-                "temperature": settings.temperature,
-                "top_p": settings.top_p,
-                "top_k": settings.top_k,
-                "min_p": settings.min_p,
-            }
-            if settings.temperature > 0
-            else {"do_sample": False}
-        )
-        output = self.model.generate(
-            input_ids=inputs,
-            attention_mask=torch.ones_like(inputs),
-            repetition_penalty=settings.repetition_penalty,
-            logits_processor=processors,
-            pad_token_id=self.tokenizer.pad_token_id,
-            **sampling,
-            **generate_kwargs,
-        )
-        return output[0, len(input_ids) :].tolist()
-
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
 
-    def _decode(self, ids: list[int]) -> str:
+    def _decode_text(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=True)
 
 
-class _PresencePenalty(LogitsProcessor):
-    """OpenAI's presence penalty, which transformers lacks: every token already generated (from
-    `start` on) loses `penalty` from its logit, once, however often it appeared."""
-
-    def __init__(self, penalty: float, start: int) -> None:
-        self._penalty = penalty
-        self._start = start
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        generated = input_ids[:, self._start :]
-        if generated.shape[1] == 0:
-            return scores
-        seen = torch.zeros_like(scores, dtype=torch.bool).scatter_(1, generated, True)
-        return scores - self._penalty * seen.to(scores.dtype)
-
-
-class _TraceStreamer(BaseStreamer):
-    """Collects the thinking tokens and hands the text so far to `on_trace` now and then."""
-
-    def __init__(
-        self,
-        tokenizer: PreTrainedTokenizerBase,
-        on_trace: TraceCallback | None,
-        flush_seconds: float,
-    ) -> None:
-        self._tokenizer = tokenizer
-        self._on_trace = on_trace
-        self._flush_seconds = flush_seconds
-        self._ids: list[int] = []
-        self._prompt_seen = False
-        self._last_flush = time.monotonic()
-
-    def put(self, value: torch.Tensor) -> None:
-        # generate() first pushes the whole prompt, then one tensor per new token.
-        if not self._prompt_seen:
-            self._prompt_seen = True
-            return
-        # The token that ends the thought is not part of it.
-        self._ids.extend(
-            token for token in value.flatten().tolist() if token not in THINKING_STOP_IDS
-        )
-        now = time.monotonic()
-        if self._on_trace is not None and now - self._last_flush >= self._flush_seconds:
-            self._last_flush = now
-            self._on_trace(self._tokenizer.decode(self._ids, skip_special_tokens=True))
-
-    def end(self) -> None:
-        # The caller stores the final trace from the Generation; nothing to flush here.
-        return
+def _model_context(config: Any, settings: GenerationSettings) -> int:
+    """The longest sequence the model was made for: its position limit, or with YaRN rope
+    scaling in its config.json (as Qwen documents for long inputs) the original limit times the
+    scaling factor."""
+    positions = getattr(config, "max_position_embeddings", None) or settings.context_limit
+    rope = getattr(config, "rope_parameters", None) or {}
+    if rope.get("rope_type") == "yarn":
+        original = rope.get("original_max_position_embeddings") or positions
+        return max(positions, int(original * rope.get("factor", 1.0)))
+    return positions
 
 
 def _resolve_device(device: str) -> str:
@@ -400,11 +324,16 @@ def _resolve_device(device: str) -> str:
     return device
 
 
-def _resolve_dtype(dtype: str) -> torch.dtype | str:
+def _resolve_dtype(dtype: str, device: str) -> torch.dtype | str:
     if dtype not in DTYPES:
         raise BackendError(
             f"Unknown dtype {dtype!r}; use one of: {', '.join(DTYPES)}.", permanent=True
         )
+    if dtype == "auto" and device == "cpu":
+        # Most CPUs have no bfloat16 arithmetic, so PyTorch emulates it: on the benchmark
+        # machine (AVX-512 without AVX512_BF16) float32 prefills 3.6 times faster (BENCHMARKS.md).
+        # Choose "bfloat16" to halve the weights' memory instead.
+        return torch.float32
     return DTYPES[dtype]
 
 
