@@ -6,7 +6,12 @@ cannot serve structured output, and it needs fastapi, uvicorn, openai and accele
 server follows the parts of the protocol vLLM implements for Qwen3 (`--reasoning-parser qwen3`):
 
 - POST /v1/chat/completions, `stream` true (server-sent events ending in `data: [DONE]`) or false;
-- the chat template renders the messages with `chat_template_kwargs` (enable_thinking);
+- the chat template renders the messages with `chat_template_kwargs` (enable_thinking) and vLLM's
+  `add_generation_prompt` (default true) and `continue_final_message` (default false; both true is
+  a 400, as in vLLM): with continue_final_message the reply continues the last (assistant) message
+  as rendered by the real template. A prompt that ends in an open thought goes on thinking; one
+  whose thought is closed goes straight to the answer, under the schema and as `content`, as
+  vLLM does when its reasoning parser finds the reasoning end in the prompt;
 - sampling: temperature, top_p, top_k, min_p, repetition_penalty, seed; `max_tokens` bounds the
   whole completion, thinking included;
 - the reasoning goes to `reasoning_content` (vLLM <= 0.10), `reasoning` (newer vLLM, Ollama), or
@@ -16,7 +21,14 @@ server follows the parts of the protocol vLLM implements for Qwen3 (`--reasoning
 - finish_reason "length" when max_tokens runs out, "stop" otherwise; usage in a last chunk when
   `stream_options.include_usage` is set;
 - errors in OpenAI's shape: 400 for a prompt plus max_tokens beyond the context (vLLM's wording),
-  401 for a wrong key, 404 for an unknown model, and any status queued with `fail_next`.
+  401 for a wrong key, 404 for an unknown model, and any status queued with `fail_next`;
+  `refuses_continuation` makes it answer continue_final_message with a 400, as servers without
+  the field do.
+
+For assertions it keeps every request body, its headers and its rendered prompt, and counts the
+requests in flight (`peak_in_flight`); `gather = n` holds each request until n are in flight (or
+GATHER_TIMEOUT_SECONDS pass), so a test can see whether a client sends requests together. Requests
+are received concurrently but generated one at a time, like one GPU.
 
 A tiny random model never writes "<think>" by itself, so with thinking on the server writes it for
 the model (counted as generated text), as a real Qwen3 would.
@@ -45,6 +57,8 @@ THINK_END_TEXT = "</think>\n\n"
 THINK_END_ID = 151668
 IM_END_ID = 151645
 MAX_MODEL_LEN = 4096  # the context this server claims, like vLLM's --max-model-len
+ASSISTANT_TURN = "<|im_start|>assistant\n"
+GATHER_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass
@@ -76,8 +90,14 @@ class TinyOpenAIServer:
         self.compiler = xgr.GrammarCompiler(info)
         self.requests: list[dict[str, Any]] = []  # every body received, for assertions
         self.headers: list[dict[str, str]] = []
+        self.prompts: list[str] = []  # every prompt the chat template rendered
         self.failures: deque[Failure] = deque()
         self.token_delay_seconds = 0.0  # slows generation down, to watch a trace stream
+        self.refuses_continuation = False
+        self.gather = 0
+        self.peak_in_flight = 0
+        self._in_flight = 0
+        self._in_flight_changed = threading.Condition()
         self._lock = threading.Lock()  # one generation at a time, like one GPU
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -90,6 +110,20 @@ class TinyOpenAIServer:
     def fail_next(self, status: int, message: str, *, times: int = 1, retry_after=None) -> None:
         for _ in range(times):
             self.failures.append(Failure(status, message, retry_after))
+
+    def enter(self) -> None:
+        """Count a request in; with `gather` set, wait until that many are in flight."""
+        with self._in_flight_changed:
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+            self._in_flight_changed.notify_all()
+            self._in_flight_changed.wait_for(
+                lambda: self._in_flight >= self.gather, timeout=GATHER_TIMEOUT_SECONDS
+            )
+
+    def leave(self) -> None:
+        with self._in_flight_changed:
+            self._in_flight -= 1
 
     def start(self) -> TinyOpenAIServer:
         server = self
@@ -115,6 +149,13 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def do_POST(self) -> None:
+        self.owner.enter()
+        try:
+            self._answer()
+        finally:
+            self.owner.leave()
+
+    def _answer(self) -> None:
         server = self.owner
         length = int(self.headers.get("Content-Length", 0))
         try:
@@ -138,6 +179,9 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("model") != server.served_name:
             self._error(404, f"The model `{body.get('model')}` does not exist.")
             return
+        if server.refuses_continuation and "continue_final_message" in body:
+            self._error(400, "Unrecognized request argument supplied: continue_final_message")
+            return
         with server._lock:
             self._complete(body)
 
@@ -145,9 +189,25 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.owner
         tokenizer = server.tokenizer
         kwargs = body.get("chat_template_kwargs") or {}
-        prompt = tokenizer.apply_chat_template(
-            body["messages"], add_generation_prompt=True, tokenize=False, **kwargs
-        )
+        continuing = bool(body.get("continue_final_message", False))
+        add_generation_prompt = bool(body.get("add_generation_prompt", True))
+        if continuing and add_generation_prompt:
+            self._error(
+                400, "Cannot set both `continue_final_message` and `add_generation_prompt` to True."
+            )
+            return
+        try:
+            prompt = tokenizer.apply_chat_template(
+                body["messages"],
+                add_generation_prompt=add_generation_prompt,
+                continue_final_message=continuing,
+                tokenize=False,
+                **kwargs,
+            )
+        except ValueError as error:  # e.g. a final message the template does not render back
+            self._error(400, str(error))
+            return
+        server.prompts.append(prompt)
         prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
         max_tokens = int(body.get("max_tokens") or 256)
         if len(prompt_ids) + max_tokens > MAX_MODEL_LEN:
@@ -161,11 +221,17 @@ class _Handler(BaseHTTPRequestHandler):
             return
         stream = bool(body.get("stream"))
         sink = _Sink(self, body, stream)
-        template_opens = prompt.rstrip().endswith("<think>")
-        thinking = template_opens or (
-            "enable_thinking" in (tokenizer.chat_template or "")
-            and kwargs.get("enable_thinking", True)
-        )
+        if continuing:
+            # Go on from the assistant's own text: in an open thought, or after a closed one.
+            turn = prompt.rpartition(ASSISTANT_TURN)[2]
+            template_opens = THINK_START.strip() in turn and THINK_END_TEXT.strip() not in turn
+            thinking = template_opens
+        else:
+            template_opens = prompt.rstrip().endswith("<think>")
+            thinking = template_opens or (
+                "enable_thinking" in (tokenizer.chat_template or "")
+                and kwargs.get("enable_thinking", True)
+            )
         if body.get("seed") is not None:
             torch.manual_seed(int(body["seed"]))
         ids = list(prompt_ids)

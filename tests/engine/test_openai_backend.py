@@ -1,7 +1,8 @@
 """The OpenAI-compatible backend over real HTTP on loopback, against a server serving a tiny Qwen3.
 
 The server (tests/engine/openai_server.py) follows vLLM's protocol; see its docstring for why it
-is not `transformers serve`.
+is not `transformers serve`. The thinking budget (a second request that closes the thought) and
+batches have their own files: test_openai_thinking_budget.py and test_openai_batch.py.
 """
 
 from __future__ import annotations
@@ -75,13 +76,14 @@ def test_it_asks_for_thinking_and_the_rubrics_schema_and_splits_the_reasoning(
 ) -> None:
     generation = backend_for(server.url).generate(request_for(task))
 
-    body = server.requests[-1]
+    body = server.requests[0]
     assert body["chat_template_kwargs"] == {"enable_thinking": True}
     assert body["response_format"]["type"] == "json_schema"
     assert body["response_format"]["json_schema"]["schema"] == answer_schema(
         task.rubric, SMALL_LIMITS
     )
-    assert body["max_tokens"] == 200 + 400  # the budget bounds the whole reply on a server
+    assert body["max_tokens"] == 200  # the budget bounds the first request's reply
+    assert "continue_final_message" not in body
     assert (body["temperature"], body["top_p"], body["top_k"], body["min_p"]) == (
         0.6,
         0.95,
@@ -89,6 +91,8 @@ def test_it_asks_for_thinking_and_the_rubrics_schema_and_splits_the_reasoning(
         0.0,
     )
     assert body["seed"] == 3 and body["stream"] is True
+    # This thought and its answer fit in the budget: one request was enough.
+    assert len(server.requests) == 1 and generation.extra["requests"] == 1
     assert generation.extra["reasoning_from"] == "reasoning_content"
     assert generation.extra["thinking_stop"] == "think_end"
     assert generation.trace and "</think>" not in generation.trace
@@ -125,26 +129,6 @@ def test_reasoning_is_read_from_reasoning_or_a_think_block(
     assert generation.extra["reasoning_from"] == (reasoning_field or "content")
     assert generation.trace and "<think>" not in generation.trace
     parse_answer(generation.answer, task.rubric, SMALL_LIMITS)
-
-
-def test_a_thought_still_open_when_the_tokens_run_out_is_a_truncated_trace(
-    tiny_model_dir: Path, task: GradingTask
-) -> None:
-    # Random weights never close a thought, so max_tokens always runs out inside it.
-    endless = TinyOpenAIServer(tiny_model_dir).start()
-    try:
-        generation = backend_for(endless.url).generate(
-            request_for(task, thinking_budget=24, max_answer_tokens=16)
-        )
-    finally:
-        endless.stop()
-
-    assert generation.extra["finish_reason"] == "length"
-    assert generation.trace_truncated
-    assert generation.thinking_budget_reached
-    assert not generation.answer_complete
-    assert generation.answer == ""
-    assert generation.trace
 
 
 def test_the_trace_streams_while_the_server_generates(

@@ -1,20 +1,43 @@
 """Grade with a model behind an OpenAI-compatible server: vLLM, SGLang, Ollama, a hosted endpoint.
 
-One streamed POST to {api_base}/v1/chat/completions per grading:
+Each grading is one streamed POST to {api_base}/v1/chat/completions, and a second one when the
+thinking budget runs out:
 - `chat_template_kwargs.enable_thinking` switches Qwen3's thinking (vLLM, SGLang);
 - `response_format` asks for the rubric's JSON schema as structured output (vLLM >= 0.6, SGLang
   and Ollama all honour the json_schema form, so vLLM's older `guided_json` is not sent);
-- `max_tokens` is the thinking budget plus the answer's tokens: a server cannot close a thought at
-  a budget, so the budget bounds the whole reply, and a thought still open when it runs out
-  (finish_reason "length", no `</think>`) comes back as a truncated trace with no answer;
 - the reasoning arrives in `reasoning_content` (vLLM's qwen3 parser, SGLang), `reasoning` (newer
   vLLM, Ollama), or as a `<think>` block inside `content` (a server without a reasoning parser).
 
+The thinking budget. A server cannot stop a thought at a number of tokens, only the whole reply,
+so the budget is kept in two requests, each with its own bound:
+1. The first request's `max_tokens` is the thinking budget. A thought that ends early enough is
+   answered in the same reply, and then one request was all it took.
+2. If the budget ran out first, the second request continues the assistant turn from a closed
+   thought and writes the answer alone, with `max_tokens` = max_answer_tokens. The thought is
+   closed the way Qwen documents for a budget (thinking.EARLY_STOP_TEXT: the early-stop sentence,
+   then `</think>`), or, when the model closed it itself and only the answer was cut, with the
+   model's own `</think>`; the partial answer is dropped and written again whole.
+So the reasoning never gets more than the budget and a long thought never eats into the answer's
+tokens, as in the transformers backend (a single request of budget + answer tokens would allow
+both). An answer written within the first reply is bounded by what the thought left of the budget,
+so with a budget above max_answer_tokens it may run longer than that; the reply stays in budget.
+The continuation uses vLLM's extra fields `continue_final_message: true` and
+`add_generation_prompt: false`: the last message is the assistant's "<think>\n…\n</think>\n\n",
+which Qwen3's chat template renders back verbatim, so the prompt ends right after the closed
+thought. Recent vLLM sees the reasoning end in the prompt, so it applies the schema from the first
+token and streams the answer as content (an older one may label it reasoning; either field is read
+as the answer). A server that refuses these fields (HTTP 400 or 422) leaves the thought cut off, as
+before: the Generation is `trace_truncated` and says why in `extra["continuation_error"]`.
+
 The server checks the context itself (prompt plus max_tokens against its model length) and answers
-HTTP 400 before generating; that answer becomes an input-too-long error. Connection failures,
+HTTP 400 before generating; that answer becomes an input-too-long error (for a prompt that fits
+with the budget but not with the answer after it, at the second request). Connection failures,
 timeouts, 408, 429 and 5xx are retried a few times, then raised as transient; other 4xx are
 permanent. The API key is read from the environment variable the profile names, sent only in the
 Authorization header, and scrubbed from every error message.
+
+A batch (generate_batch) sends its requests at once, one thread each: a server like vLLM batches
+concurrent requests itself. Trace callbacks still run on the caller's thread.
 """
 
 from __future__ import annotations
@@ -23,12 +46,15 @@ import http.client
 import json
 import logging
 import os
+import queue
 import re
 import socket
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,7 +66,7 @@ from grading.llm.backends.base import (
     check_settings,
 )
 from grading.llm.families import Family, family_from_name, has_reasoning_field, settings_for_family
-from grading.llm.thinking import THINK_END, THINK_START, split_thinking
+from grading.llm.thinking import EARLY_STOP_SENTENCE, THINK_END, THINK_START, split_thinking
 from grading.llm.types import Generation, GenerationRequest, GenerationSettings, ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -54,6 +80,8 @@ ATTEMPTS = 3
 BACKOFF_SECONDS = 1.0  # doubled after each failed attempt
 MAX_RETRY_AFTER_SECONDS = 30.0  # a server's Retry-After is honoured up to this
 TRANSIENT_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
+# How a server says it does not take a request's fields: OpenAI's and vLLM's 400, FastAPI's 422.
+REFUSED_STATUSES = frozenset({400, 422})
 ERROR_DETAIL_CHARS = 500
 REDACTED = "[redacted]"
 
@@ -67,10 +95,23 @@ CONTEXT_ERROR = re.compile(
     re.IGNORECASE,
 )
 
-# Why the generation ended, in Generation.extra["thinking_stop"] (as in the transformers backend).
+# Why the thought ended, in Generation.extra["thinking_stop"] (as in the transformers backend).
 STOP_THINK_END = "think_end"
-STOP_TRUNCATED = "truncated"
+STOP_BUDGET = "budget"  # the first request's max_tokens ran out inside the thought
 STOP_THINKING_OFF = "off"
+
+# How often a batch looks for trace updates from its requests' threads.
+BATCH_POLL_SECONDS = 0.05
+
+
+class _HTTPFailure(BackendError):
+    """A BackendError for an HTTP error answer, which keeps the status the server sent."""
+
+    def __init__(
+        self, message: str, *, status: int, permanent: bool, input_too_long: bool = False
+    ) -> None:
+        super().__init__(message, permanent=permanent, input_too_long=input_too_long)
+        self.status = status
 
 
 class OpenAICompatBackend(GradingBackend):
@@ -102,22 +143,69 @@ class OpenAICompatBackend(GradingBackend):
         """Grade one request.
 
         1. Apply the family's thinking rule and check the settings.
-        2. POST the streamed request, retrying transient failures before the reply starts.
-        3. Collect reasoning and content from the stream, passing the trace to `on_trace`.
-        4. Split trace and answer and tell a truncated trace from a cut-off answer.
+        2. First request: think within the budget (and answer, if the thought ends in time),
+           passing the trace to `on_trace` as it streams.
+        3. If the budget ran out before a whole answer, a second request closes the thought and
+           writes the answer (see the module docstring).
         """
         settings = settings_for_family(request.settings, self.family)
         check_settings(settings)
         key = self._api_key()
-        body = self._body(request, settings)
-        started = time.monotonic()
-        reply = _Reply(thinking=settings.enable_thinking)
-        response = self._open(body, key)
+        thinking_tokens = settings.thinking_budget if settings.enable_thinking else 0
+        max_tokens = thinking_tokens or settings.max_answer_tokens
+        body = self._body(request.messages, request.json_schema, settings, max_tokens)
+        first = self._complete(body, key, on_trace, thinking=settings.enable_thinking)
+        stop = first.split()[2]
+        if first.finish_reason == FINISH_LENGTH and stop in (STOP_BUDGET, STOP_THINK_END):
+            return self._answer_after_thought(request, settings, first, key)
+        return self._generation(first, settings)
+
+    def generate_batch(
+        self,
+        requests: Sequence[GenerationRequest],
+        *,
+        on_trace: Sequence[TraceCallback | None] | None = None,
+    ) -> list[Generation | BackendError]:
+        """Send all requests at once; item i is request i's Generation or its BackendError.
+
+        One thread per request (the server batches what is in flight together). Each request's
+        trace goes to its own callback, called on this thread, as `generate` does: a callback
+        that writes to the database uses this thread's connection.
+        """
+        callbacks = list(on_trace) if on_trace is not None else [None] * len(requests)
+        if len(callbacks) != len(requests):
+            raise ValueError(f"{len(requests)} requests but {len(callbacks)} trace callbacks.")
+        if not requests:
+            return []
+        traces: queue.SimpleQueue[tuple[int, str]] = queue.SimpleQueue()
+        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+            futures = [
+                pool.submit(
+                    self._generate_or_error,
+                    request,
+                    _forward_to(traces, index) if callbacks[index] else None,
+                )
+                for index, request in enumerate(requests)
+            ]
+            # A request puts its traces before it finishes, so when all are done and the queue
+            # is empty, every trace has been handed on.
+            while not all(future.done() for future in futures) or not traces.empty():
+                try:
+                    index, trace = traces.get(timeout=BATCH_POLL_SECONDS)
+                except queue.Empty:
+                    continue
+                callback = callbacks[index]
+                assert callback is not None  # only requests with a callback forward traces
+                callback(trace)
+        return [future.result() for future in futures]
+
+    def _generate_or_error(
+        self, request: GenerationRequest, on_trace: TraceCallback | None
+    ) -> Generation | BackendError:
         try:
-            self._read_stream(response, reply, on_trace, started, key)
-        finally:
-            response.close()
-        return self._generation(reply, settings)
+            return self.generate(request, on_trace=on_trace)
+        except BackendError as error:
+            return error
 
     def _api_key(self) -> str:
         name = self.spec.api_key_env
@@ -132,14 +220,19 @@ class OpenAICompatBackend(GradingBackend):
             )
         return key
 
-    def _body(self, request: GenerationRequest, settings: GenerationSettings) -> dict[str, Any]:
-        thinking_tokens = settings.thinking_budget if settings.enable_thinking else 0
+    def _body(
+        self,
+        messages: Sequence[dict[str, str]],
+        json_schema: dict[str, Any],
+        settings: GenerationSettings,
+        max_tokens: int,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.spec.model,
-            "messages": list(request.messages),
+            "messages": list(messages),
             "stream": True,
             "stream_options": {"include_usage": True},
-            "max_tokens": thinking_tokens + settings.max_answer_tokens,
+            "max_tokens": max_tokens,
             "temperature": settings.temperature,
             "top_p": settings.top_p,
             "top_k": settings.top_k,
@@ -148,7 +241,7 @@ class OpenAICompatBackend(GradingBackend):
             "repetition_penalty": settings.repetition_penalty,
             "response_format": {
                 "type": "json_schema",
-                "json_schema": {"name": SCHEMA_NAME, "schema": request.json_schema, "strict": True},
+                "json_schema": {"name": SCHEMA_NAME, "schema": json_schema, "strict": True},
             },
         }
         if not has_reasoning_field(self.family):
@@ -156,6 +249,94 @@ class OpenAICompatBackend(GradingBackend):
         if settings.seed is not None:
             body["seed"] = settings.seed
         return body
+
+    def _continuation_body(
+        self, request: GenerationRequest, settings: GenerationSettings, trace: str
+    ) -> dict[str, Any]:
+        """The second request: the assistant turn so far is the closed thought; answer only."""
+        closed_thought = {
+            "role": "assistant",
+            "content": f"{THINK_START}\n{trace}\n{THINK_END}\n\n",
+        }
+        messages = [*request.messages, closed_thought]
+        body = self._body(messages, request.json_schema, settings, settings.max_answer_tokens)
+        # vLLM's extra fields; it refuses continue_final_message with a generation prompt.
+        body["continue_final_message"] = True
+        body["add_generation_prompt"] = False
+        return body
+
+    def _answer_after_thought(
+        self,
+        request: GenerationRequest,
+        settings: GenerationSettings,
+        first: _Reply,
+        key: str,
+    ) -> Generation:
+        """Close the first reply's thought and ask for the answer in a second request."""
+        trace, _, stop = first.split()
+        if stop == STOP_BUDGET:
+            # Keep the sentence in the trace so a reader sees where the thought was cut.
+            trace = "\n\n".join(part for part in (trace, EARLY_STOP_SENTENCE) if part)
+        body = self._continuation_body(request, settings, trace)
+        try:
+            second = self._complete(body, key, None, thinking=False)
+        except _HTTPFailure as error:
+            if error.status not in REFUSED_STATUSES or error.input_too_long:
+                raise
+            return self._without_continuation(first, settings, error)
+        thinking_tokens, split = _thinking_tokens(first)
+        return Generation(
+            trace=trace,
+            # The thought was closed in the prompt, so all the reply is the answer, whichever
+            # field a server's reasoning parser put it in.
+            answer=(second.reasoning + second.content).strip(),
+            prompt_tokens=_usage(first, "prompt_tokens"),
+            thinking_tokens=thinking_tokens,
+            answer_tokens=_usage(second, "completion_tokens"),
+            thinking_budget_reached=stop == STOP_BUDGET,
+            answer_complete=second.finish_reason == FINISH_STOP,
+            model_revision=self._revision(second),
+            extra={
+                "thinking_stop": stop,
+                "finish_reason": second.finish_reason,
+                "reasoning_from": first.reasoning_field or "content",
+                "token_split": split,
+                "thinking": settings.enable_thinking,
+                "requests": 2,
+            },
+        )
+
+    def _without_continuation(
+        self, first: _Reply, settings: GenerationSettings, error: _HTTPFailure
+    ) -> Generation:
+        """The first reply alone, cut off, with why the thought could not be closed."""
+        message = (
+            f"Could not close the thought at the thinking budget: {error.message}. Closing it on "
+            f"a server needs vLLM's continue_final_message and add_generation_prompt fields; "
+            f"raise the profile's thinking budget or serve the model with vLLM."
+        )
+        logger.warning(message)
+        generation = self._generation(first, settings)
+        extra = {**generation.extra, "requests": 2, "continuation_error": message}
+        return replace(generation, extra=extra)
+
+    def _complete(
+        self,
+        body: dict[str, Any],
+        key: str,
+        on_trace: TraceCallback | None,
+        *,
+        thinking: bool,
+    ) -> _Reply:
+        """POST `body` and read the whole streamed reply."""
+        started = time.monotonic()
+        reply = _Reply(thinking=thinking)
+        response = self._open(body, key)
+        try:
+            self._read_stream(response, reply, on_trace, started, key)
+        finally:
+            response.close()
+        return reply
 
     def _open(self, body: dict[str, Any], key: str) -> http.client.HTTPResponse:
         """POST `body`; retry transient failures ATTEMPTS times, then raise BackendError."""
@@ -231,25 +412,16 @@ class OpenAICompatBackend(GradingBackend):
             ) from error
 
     def _generation(self, reply: _Reply, settings: GenerationSettings) -> Generation:
+        """One reply as the whole Generation; a thought still open in it is a cut-off trace."""
         trace, answer, stop = reply.split()
-        truncated = stop == STOP_TRUNCATED
-        usage = reply.usage
-        completion = int(usage.get("completion_tokens") or 0)
-        details = usage.get("completion_tokens_details") or {}
-        reported = details.get("reasoning_tokens")
-        if reported is not None:
-            thinking_tokens, split = int(reported), "reported"
-        else:
-            # Servers seldom report reasoning tokens: share the completion by characters.
-            total_chars = len(trace) + len(answer)
-            thinking_tokens = round(completion * len(trace) / total_chars) if total_chars else 0
-            split = "estimated"
+        truncated = stop == STOP_BUDGET
+        thinking_tokens, split = _thinking_tokens(reply)
         return Generation(
             trace=trace,
             answer=answer,
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            prompt_tokens=_usage(reply, "prompt_tokens"),
             thinking_tokens=thinking_tokens,
-            answer_tokens=max(completion - thinking_tokens, 0),
+            answer_tokens=max(_usage(reply, "completion_tokens") - thinking_tokens, 0),
             thinking_budget_reached=truncated,
             trace_truncated=truncated,
             answer_complete=not truncated and reply.finish_reason == FINISH_STOP,
@@ -260,6 +432,7 @@ class OpenAICompatBackend(GradingBackend):
                 "reasoning_from": reply.reasoning_field or "content",
                 "token_split": split,
                 "thinking": settings.enable_thinking,
+                "requests": 1,
             },
         )
 
@@ -311,7 +484,7 @@ class _Reply:
             # A parser split the reply: reasoning with no content after a "length" stop means
             # the thought was still open when the tokens ran out.
             if self.finish_reason == FINISH_LENGTH and not self.content.strip():
-                return self.reasoning.strip(), "", STOP_TRUNCATED
+                return self.reasoning.strip(), "", STOP_BUDGET
             return self.reasoning.strip(), self.content.strip(), STOP_THINK_END
         if not self.thinking:
             # An answer's strings may hold the text "</think>"; only a leading (empty) think
@@ -325,10 +498,36 @@ class _Reply:
         opened = self.content.lstrip().startswith(THINK_START)
         looks_like_answer = self.content.lstrip().startswith("{")
         if self.finish_reason == FINISH_LENGTH and (opened or not looks_like_answer):
-            return _strip_think_start(self.content).strip(), "", STOP_TRUNCATED
+            return _strip_think_start(self.content).strip(), "", STOP_BUDGET
         # A thinking request that came back without a thought (a server or template that does
         # not think): all of it is the answer.
         return "", _strip_think_start(self.content).strip(), STOP_THINKING_OFF
+
+
+def _thinking_tokens(reply: _Reply) -> tuple[int, str]:
+    """The reply's reasoning tokens, and whether the server reported them or they are estimated."""
+    details = reply.usage.get("completion_tokens_details") or {}
+    reported = details.get("reasoning_tokens")
+    if reported is not None:
+        return int(reported), "reported"
+    # Servers seldom report reasoning tokens: share the completion by characters.
+    trace, answer, _ = reply.split()
+    total_chars = len(trace) + len(answer)
+    completion = _usage(reply, "completion_tokens")
+    return (round(completion * len(trace) / total_chars) if total_chars else 0), "estimated"
+
+
+def _usage(reply: _Reply, name: str) -> int:
+    return int(reply.usage.get(name) or 0)
+
+
+def _forward_to(traces: queue.SimpleQueue[tuple[int, str]], index: int) -> TraceCallback:
+    """A trace callback that hands request `index`'s trace to the batch's thread."""
+
+    def forward(trace: str) -> None:
+        traces.put((index, trace))
+
+    return forward
 
 
 def _strip_think_start(text: str) -> str:
@@ -358,7 +557,7 @@ def _load_chunk(payload: str, key: str) -> dict[str, Any]:
     return chunk
 
 
-def _http_failure(error: urllib.error.HTTPError, key: str) -> BackendError:
+def _http_failure(error: urllib.error.HTTPError, key: str) -> _HTTPFailure:
     try:
         raw = error.read().decode("utf-8", errors="replace")
     except OSError:
@@ -370,21 +569,24 @@ def _http_failure(error: urllib.error.HTTPError, key: str) -> BackendError:
     detail = _redact(message.strip() or str(error.reason), key)[:ERROR_DETAIL_CHARS]
     status = error.code
     if status in (401, 403):
-        return BackendError(
+        return _HTTPFailure(
             f"The model server refused the request (HTTP {status}): check the API key in the "
             f"environment variable the profile names. ({detail})",
+            status=status,
             permanent=True,
         )
     if status == 400 and CONTEXT_ERROR.search(message):
-        return BackendError(
+        return _HTTPFailure(
             f"Submission too long for the model's context (the server said: {detail}). Shorten "
             f"the submission, lower the thinking budget or the answer tokens, or use a model with "
             f"a larger context.",
+            status=status,
             permanent=True,
             input_too_long=True,
         )
-    return BackendError(
+    return _HTTPFailure(
         f"The model server answered HTTP {status}: {detail}",
+        status=status,
         permanent=status not in TRANSIENT_STATUSES,
     )
 
