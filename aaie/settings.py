@@ -84,7 +84,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
     # IMMEDIATE: a transaction takes the write lock when it begins, so worker processes and the
     # web wait for each other (up to the timeout) instead of failing with "database is locked".
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # WAL with synchronous=NORMAL: readers do not wait for the writer, and a commit does not wait
+    # for the disk (a power cut may lose the last commits, never corrupt the file); the pipeline
+    # benchmark graded 2.2 to 2.8 times faster on SQLite with it (BENCHMARKS.md).
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -231,6 +238,7 @@ AAIE_DEFAULT_MODEL = {
     "thinking_budget": env_int("AAIE_THINKING_BUDGET", 2048),
     "max_answer_tokens": env_int("AAIE_MAX_ANSWER_TOKENS", 1536),
     "context_limit": env_int("AAIE_CONTEXT_LIMIT", 32768),
+    "batch_size": env_int("AAIE_BATCH_SIZE", 8),
 }
 
 # The API (grading/api/): token first, so an anonymous call gets 401 with a Token challenge.

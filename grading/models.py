@@ -183,7 +183,11 @@ class ModelProfile(models.Model):
     quantization = models.CharField(
         max_length=8, choices=Quantization.choices, default=Quantization.NONE, blank=True
     )
-    batch_size = models.PositiveIntegerField(default=1)
+    # How many model requests a worker grades together (runs of one assignment share a batch).
+    batch_size = models.PositiveIntegerField(
+        default=8,
+        help_text="Requests graded together in one model batch (1 = one at a time).",
+    )
 
     class Meta:
         constraints = [

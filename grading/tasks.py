@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from grading import worker
+from grading.models import GradingRun
 from grading.services.grading import (
     TransientGradingError,
     grading_run_execute,
@@ -46,11 +47,15 @@ class WorkerTimedTask(Task):
     base=WorkerTimedTask, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None
 )
 def grade_run(self, run_id: int) -> None:
-    """Grade one GradingRun; retry transient errors with backoff; leave a readable error."""
+    """Grade one GradingRun (and the queued runs it batches with); retry transient errors with
+    backoff; leave a readable error."""
     with worker.grading(run_id):
         try:
-            grading_run_execute(run_id=run_id)
+            grading_run_execute(run_id=run_id, on_claimed=worker.grading_also)
         except TransientGradingError as error:
+            for companion_id in error.run_ids:
+                if companion_id != run_id:
+                    _send_again_later(companion_id, f"{error}")
             _retry_later(self, run_id, f"{error}")
         except DatabaseError as error:
             # Database busy or restarting: the run may be stuck RUNNING; try to free it for the
@@ -59,14 +64,17 @@ def grade_run(self, run_id: int) -> None:
             db.close_old_connections()  # a broken connection is replaced on the next query
             _retry_later(self, run_id, f"Database error: {error}")
         except SoftTimeLimitExceeded:
-            grading_run_fail(
-                run_id=run_id,
-                error=(
-                    "Grading took longer than the limit of "
-                    f"{settings.CELERY_TASK_SOFT_TIME_LIMIT} s. Lower the thinking budget or "
-                    "use a faster model, then grade again."
-                ),
-            )
+            # The limit is the batch's: every run graded with this one ran out of time.
+            for timed_out in worker.current_run_ids():
+                grading_run_fail(
+                    run_id=timed_out,
+                    error=(
+                        "Grading took longer than the limit of "
+                        f"{settings.CELERY_TASK_SOFT_TIME_LIMIT} s for its batch. Lower the "
+                        "thinking budget or the batch size, or use a faster model, then grade "
+                        "again."
+                    ),
+                )
         except Exception as error:
             # Anything unexpected still leaves a readable error on the run, never a stuck row.
             logger.exception("Run %s crashed", run_id)
@@ -74,17 +82,35 @@ def grade_run(self, run_id: int) -> None:
             raise
 
 
-def _retry_later(task, run_id: int, error: str) -> None:
+def _queued_again(run_id: int, error: str) -> GradingRun | None:
+    """Queue the run again for a retry; None if it ended meanwhile, gave up (the run says why),
+    or the database failed (the sweep queues it later)."""
     try:
         run = grading_run_after_transient_error(run_id=run_id, error=error)
     except DatabaseError:
         logger.exception("Run %s could not be queued again; the sweep will.", run_id)
+        return None
+    return run if run is not None and run.is_active else None
+
+
+def _send_again_later(run_id: int, error: str) -> None:
+    """A companion run of a failed batch: its own task may be gone, so send a new one."""
+    run = _queued_again(run_id, error)
+    if run is not None:
+        grade_run.apply_async((run_id,), countdown=_backoff_seconds(run.attempts))
+
+
+def _retry_later(task, run_id: int, error: str) -> None:
+    run = _queued_again(run_id, error)
+    if run is None:
         return
-    if run is None or not run.is_active:
-        return  # ended meanwhile, or gave up: the run says why
-    countdown = settings.GRADING_RETRY_BACKOFF_SECONDS * 2 ** max(run.attempts - 1, 0)
+    countdown = _backoff_seconds(run.attempts)
     logger.warning("Run %s failed transiently, retry in %ss: %s", run_id, countdown, error)
     raise task.retry(countdown=countdown)
+
+
+def _backoff_seconds(attempts: int) -> int:
+    return settings.GRADING_RETRY_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0)
 
 
 @shared_task(

@@ -26,23 +26,34 @@ logger = logging.getLogger(__name__)
 # Shown per loaded model; the rest of a ModelSpec (server URL, key variable) stays out of the admin.
 MODEL_FIELDS = ("backend", "model", "device", "dtype")
 
-_current_run_id: int | None = None
+# The runs this process grades now: its task's run first, then the runs batched with it.
+_current_run_ids: list[int] = []
 _heartbeat: _Heartbeat | None = None
 
 
 @contextmanager
 def grading(run_id: int) -> Iterator[None]:
     """Mark `run_id` as this process's current run while the block runs."""
-    global _current_run_id
-    _current_run_id = run_id
+    global _current_run_ids
+    _current_run_ids = [run_id]
     try:
         yield
     finally:
-        _current_run_id = None
+        _current_run_ids = []
+
+
+def grading_also(run_ids: list[int]) -> None:
+    """The current task grades these runs too (a model batch): vouch for them as well."""
+    global _current_run_ids
+    _current_run_ids = [*_current_run_ids, *(i for i in run_ids if i not in _current_run_ids)]
 
 
 def current_run_id() -> int | None:
-    return _current_run_id
+    return _current_run_ids[0] if _current_run_ids else None
+
+
+def current_run_ids() -> list[int]:
+    return list(_current_run_ids)
 
 
 def models_loaded() -> list[dict[str, str]]:
@@ -60,11 +71,14 @@ def heartbeat_once(*, name: str) -> None:
     """Report once: this process's WorkerHeartbeat row, and its current run's heartbeat."""
     from grading.services.pipeline import grading_run_heartbeat, worker_heartbeat_record
 
-    run_id = _current_run_id
-    if run_id is not None:
-        grading_run_heartbeat(run_id=run_id)
+    run_ids = _current_run_ids
+    if run_ids:
+        grading_run_heartbeat(run_ids=run_ids)
     worker_heartbeat_record(
-        name=name, pid=os.getpid(), models_loaded=models_loaded(), current_run_id=run_id
+        name=name,
+        pid=os.getpid(),
+        models_loaded=models_loaded(),
+        current_run_id=run_ids[0] if run_ids else None,
     )
 
 

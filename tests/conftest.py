@@ -152,6 +152,13 @@ def scripted_model(settings):
     }
 
 
+@pytest.fixture
+def one_run_per_task(settings, scripted_model):
+    """Each grading task grades its own run only (batch size 1), for tests that step runs one
+    by one."""
+    settings.AAIE_DEFAULT_MODEL = {**settings.AAIE_DEFAULT_MODEL, "batch_size": 1}
+
+
 # --- Real processes: Redis, a Celery worker, the tiny Qwen3 model ------------------------------
 
 

@@ -52,9 +52,11 @@ ANSWER_FIELDS = (SCORES, FEEDBACK)
 ANSWER_FIELDS_WITH_REASONING = (REASONING, SCORES, FEEDBACK)
 
 MIN_POINTS = 0
-# C0 control characters and DEL, except tab and newline. They never mean anything in a grade,
-# PostgreSQL refuses NUL in text, and xgrammar 0.2.8 lets them into strings that have a maxLength.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# C0 control characters and DEL, except tab and newline, and U+FFFD. They never mean anything
+# in a grade: PostgreSQL refuses NUL in text, xgrammar 0.2.8 lets control characters into strings
+# that have a maxLength, and a byte sequence the grammar took for one character can decode to
+# several U+FFFD (seen with random weights: a 1,200-character limit read as 1,202 characters).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffd]")
 ERROR_PREVIEW_CHARS = 80  # how much of an offending value an error message quotes
 
 
@@ -289,9 +291,10 @@ def _reject_unknown(data: dict[str, Any], allowed: tuple[str, ...], where: str) 
 def _bounded_string(value: Any, max_chars: int, what: str) -> str:
     if not isinstance(value, str):
         raise AnswerError(f"{what} must be text, got {_json_type(value)}.")
+    value = CONTROL_CHARACTERS.sub("", value)
     if len(value) > max_chars:
         raise AnswerError(f"{what} is {len(value)} characters long; the limit is {max_chars}.")
-    return CONTROL_CHARACTERS.sub("", value)
+    return value
 
 
 def _json_type(value: Any) -> str:

@@ -12,7 +12,7 @@ import logging
 import secrets
 import statistics
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 from celery import current_task
 from django.conf import settings
@@ -50,6 +50,10 @@ logger = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 4000
 MAX_TASK_ID_CHARS = 64  # GradingRun.task_id
 MAX_SEED = 2**31 - 1
+# Runs written per transaction when a whole class is queued.
+REQUEST_CHUNK = 200
+# A batch looks at this many queued runs per free slot for companions with the same snapshot.
+BATCH_CANDIDATES_PER_SLOT = 2
 MODEL_REVISION_CHARS = 80  # GradingRun.model_revision
 
 # Self-consistency: at most this many gradings per run, whatever an assignment asks.
@@ -82,7 +86,11 @@ PROFILE_SNAPSHOT_FIELDS = (
 
 
 class TransientGradingError(Exception):
-    """The model could not answer this time; the run is queued again for a retry."""
+    """The model could not answer this time; the runs it names are queued again for a retry."""
+
+    def __init__(self, message: str, *, run_ids: list[int]) -> None:
+        super().__init__(message)
+        self.run_ids = run_ids
 
 
 def model_profile_for(*, assignment: Assignment) -> ModelProfile | None:
@@ -148,21 +156,14 @@ def grading_run_request(
             )
         assignment = submission.assignment
         version = rubric_version or assignment.rubric_version
-        run = GradingRun.objects.create(
-            submission=submission,
-            rubric_version=version,
-            model_snapshot=model_snapshot_for(assignment=assignment),
-            prompt_version=PROMPT_VERSION,
-            seed=secrets.randbelow(MAX_SEED),
+        (run,) = _runs_create(
+            [submission],
+            version=version,
+            snapshot=model_snapshot_for(assignment=assignment),
+            max_total=_max_total(version),
             requested_by=requested_by,
-            max_total=sum(c.max_points for c in version.criteria.all()),
-            # For a queued run, heartbeat_at is when its task was sent (see pipeline's sweep).
-            heartbeat_at=timezone.now(),
+            latest=version.pk == assignment.rubric_version_id,
         )
-        if version.pk == assignment.rubric_version_id:
-            submission.latest_run = run
-            submission.save(update_fields=["latest_run"])
-        transaction.on_commit(lambda: _enqueue(run.pk))
     return run
 
 
@@ -171,7 +172,9 @@ def grading_runs_request_for_assignment(
 ) -> int:
     """Queue every newest attempt that has no AI grade yet and is not being graded.
 
-    With only_failed, queue just those whose last run failed ("retry failed").
+    With only_failed, queue just those whose last run failed ("retry failed"). The runs are
+    written REQUEST_CHUNK at a time, each chunk in one transaction, so a class is queued in a
+    few queries instead of several per submission.
     """
     regradable = (
         {GradingRun.Status.FAILED}
@@ -180,10 +183,10 @@ def grading_runs_request_for_assignment(
     )
     newest_attempts = (
         assignment.submissions.select_related("latest_run")
-        .defer("text", "latest_run__reasoning_trace", "latest_run__raw_answer")
+        .only("student_id", "attempt", "flags", "latest_run__status")
         .order_by("student_id", "-attempt")
     )
-    queued = 0
+    wanted: list[int] = []
     seen_students: set[int] = set()
     for submission in newest_attempts:
         if submission.student_id in seen_students:
@@ -192,29 +195,148 @@ def grading_runs_request_for_assignment(
         run = submission.latest_run
         if (run is None and only_failed) or (run is not None and run.status not in regradable):
             continue
-        try:
-            grading_run_request(submission=submission, requested_by=requested_by)
-        except ApplicationError:
-            continue  # started by someone else meanwhile
-        queued += 1
+        if not submission.flags.get("no_text"):
+            wanted.append(submission.pk)
+    version = assignment.rubric_version
+    snapshot = model_snapshot_for(assignment=assignment)
+    max_total = _max_total(version)
+    queued = 0
+    for start in range(0, len(wanted), REQUEST_CHUNK):
+        ids = wanted[start : start + REQUEST_CHUNK]
+        with transaction.atomic():
+            locked = list(
+                Submission.objects.select_for_update().filter(pk__in=ids).order_by("pk").only("pk")
+            )
+            busy = set(
+                GradingRun.objects.filter(
+                    submission_id__in=ids, status__in=GradingRun.ACTIVE_STATUSES
+                ).values_list("submission_id", flat=True)
+            )
+            # Started by someone else meanwhile: skipped, as grading_run_request would refuse.
+            free = [submission for submission in locked if submission.pk not in busy]
+            queued += len(
+                _runs_create(
+                    free,
+                    version=version,
+                    snapshot=snapshot,
+                    max_total=max_total,
+                    requested_by=requested_by,
+                    latest=True,
+                )
+            )
     return queued
 
 
-def grading_run_claim(*, run_id: int) -> bool:
+def _max_total(version: RubricVersion) -> int:
+    return sum(criterion.max_points for criterion in version.criteria.all())
+
+
+def _runs_create(
+    submissions: list[Submission],
+    *,
+    version: RubricVersion,
+    snapshot: dict,
+    max_total: int,
+    requested_by,
+    latest: bool,
+) -> list[GradingRun]:
+    """Write QUEUED runs for `submissions` (locked by the caller's transaction) and send their
+    tasks after commit. `latest`: each run becomes its submission's latest run."""
+    now = timezone.now()
+    runs = GradingRun.objects.bulk_create(
+        GradingRun(
+            submission=submission,
+            rubric_version=version,
+            model_snapshot=snapshot,
+            prompt_version=PROMPT_VERSION,
+            seed=secrets.randbelow(MAX_SEED),
+            requested_by=requested_by,
+            max_total=max_total,
+            # For a queued run, heartbeat_at is when its task was sent (see pipeline's sweep).
+            heartbeat_at=now,
+        )
+        for submission in submissions
+    )
+    if latest:
+        for submission, run in zip(submissions, runs, strict=True):
+            submission.latest_run = run
+        Submission.objects.bulk_update(submissions, ["latest_run"])
+    run_ids = [run.pk for run in runs]
+    transaction.on_commit(lambda: _enqueue_all(run_ids))
+    return runs
+
+
+def _enqueue_all(run_ids: list[int]) -> None:
+    for run_id in run_ids:
+        _enqueue(run_id)
+
+
+def grading_run_claim(*, run_id: int, task_id: str | None = None) -> bool:
     """QUEUED → RUNNING for exactly one worker; False means someone else has it or it ended.
 
     The claim is the first heartbeat; the worker's heartbeat thread keeps it fresh from then on.
+    `task_id` names the Celery task grading it (by default the task calling, if any).
     """
     now = timezone.now()
-    task = current_task  # the Celery task calling, if any: its id helps to trace a run's tasks
+    if task_id is None:
+        task = current_task  # its id helps to trace a run's tasks
+        task_id = (task.request.id or "") if task else ""
     claimed = GradingRun.objects.filter(pk=run_id, status=GradingRun.Status.QUEUED).update(
         status=GradingRun.Status.RUNNING,
         started_at=now,
         heartbeat_at=now,
         attempts=F("attempts") + 1,
-        task_id=(task.request.id or "")[:MAX_TASK_ID_CHARS] if task else "",
+        task_id=task_id[:MAX_TASK_ID_CHARS],
     )
     return claimed == 1
+
+
+def grading_runs_claim_batch(*, run_id: int) -> list[GradingRun]:
+    """Claim `run_id` and, with it, queued runs it can be graded with in one model batch.
+
+    Companions are runs of the same assignment and rubric version with the same model snapshot,
+    oldest first, up to the snapshot's batch size in model requests (a run asks for one request
+    per self-consistency sample). Their own tasks find them claimed and do nothing. Returns the
+    claimed runs, `run_id`'s first; empty if it was not queued.
+    """
+    if not grading_run_claim(run_id=run_id):
+        return []
+    lead = GradingRun.objects.select_related(
+        "submission__assignment", "rubric_version__rubric"
+    ).get(pk=run_id)
+    batch = [lead]
+    room = _batch_size(lead.model_snapshot) - _sample_count(lead)
+    if room <= 0:
+        return batch
+    candidates = (
+        GradingRun.objects.filter(
+            status=GradingRun.Status.QUEUED,
+            rubric_version_id=lead.rubric_version_id,
+            submission__assignment_id=lead.submission.assignment_id,
+        )
+        .select_related("submission__assignment", "rubric_version__rubric")
+        .order_by("pk")[: room * BATCH_CANDIDATES_PER_SLOT]
+    )
+    for run in candidates:
+        cost = _sample_count(run)
+        if run.model_snapshot != lead.model_snapshot or cost > room:
+            continue
+        if grading_run_claim(run_id=run.pk, task_id=lead.task_id):
+            batch.append(run)
+            room -= cost
+            if room <= 0:
+                break
+    return batch
+
+
+def _batch_size(snapshot: dict) -> int:
+    return max(int(snapshot.get("batch_size") or 1), 1)
+
+
+def _sample_count(run: GradingRun) -> int:
+    return min(
+        max(run.submission.assignment.self_consistency_samples, 1), MAX_SELF_CONSISTENCY_SAMPLES
+    )
 
 
 def error_history_entry(*, run: GradingRun, error: str) -> dict:
@@ -263,14 +385,17 @@ def _model_spec(snapshot: dict) -> llm.ModelSpec:
     return llm.ModelSpec(**{name: snapshot[name] for name in fields if name in snapshot})
 
 
-def grading_task_for(*, run: GradingRun) -> llm.GradingTask:
-    """What the model sees of a run: the assignment, the rubric and the text. No identity."""
+def grading_task_for(*, run: GradingRun, rubric: llm.Rubric | None = None) -> llm.GradingTask:
+    """What the model sees of a run: the assignment, the rubric and the text. No identity.
+
+    `rubric`: the run's rubric version as a spec, when the caller has it already (a batch).
+    """
     assignment = run.submission.assignment
     return llm.GradingTask(
         assignment_title=assignment.title,
         task=assignment.task,
         reference=assignment.reference_notes,
-        rubric=rubric_spec(rubric_version=run.rubric_version),
+        rubric=rubric or rubric_spec(rubric_version=run.rubric_version),
         submission_text=run.submission.text,
     )
 
@@ -285,64 +410,115 @@ class _Sample:
     error: str = ""
 
 
-def grading_run_execute(*, run_id: int, limits: AnswerLimits = DEFAULT_LIMITS) -> None:
-    """Grade one queued run. Steps:
+@dataclass
+class _RunJob:
+    """A claimed run on its way through the model: its task and the requests it makes."""
 
-    1. Claim the run; if another worker has it or it has ended, do nothing (idempotent).
+    run: GradingRun
+    task: llm.GradingTask
+    reasoning: bool = False
+    requests: list[llm.GenerationRequest] = field(default_factory=list)
+
+
+def grading_run_execute(
+    *,
+    run_id: int,
+    limits: AnswerLimits = DEFAULT_LIMITS,
+    on_claimed: Callable[[list[int]], None] | None = None,
+) -> None:
+    """Grade a queued run, with the queued runs it can share a model batch with. Steps:
+
+    1. Claim the run and its companions (grading_runs_claim_batch); if the run is not queued,
+       do nothing (idempotent). `on_claimed` learns every claimed run's id (the worker's
+       heartbeat vouches for them).
     2. Load the model; settle its family (how it thinks) and the sampling for it.
-    3. Build the prompt and the answer schema from the assignment and rubric version.
-    4. Ask the model once per self-consistency sample (seeds seed, seed+1, …), streaming the
-       reasoning trace into the run as it grows.
-    5. Validate the answers against the rubric, check the evidence, and store the results, or
-       fail with the reason.
+    3. Per run: build the prompt and the answer schema from the assignment and rubric version;
+       one request per self-consistency sample (seeds seed, seed+1, …).
+    4. Ask the model for every request in one batch, streaming each reasoning trace into its
+       run as it grows.
+    5. Per run: validate the answers against the rubric, check the evidence, and store the
+       results, or fail with the reason.
 
-    `limits` bounds the answer's text (the schema's maxLength values); tests pass small ones.
+    A transient model error puts every run of the batch back to QUEUED and raises
+    TransientGradingError naming them. `limits` bounds the answer's text (the schema's maxLength
+    values); tests pass small ones.
     """
-    if not grading_run_claim(run_id=run_id):
+    runs = grading_runs_claim_batch(run_id=run_id)
+    if not runs:
         logger.info("Run %s is not queued; nothing to do.", run_id)
         return
-    run = GradingRun.objects.select_related("submission__assignment", "rubric_version__rubric").get(
-        pk=run_id
-    )
-    task = grading_task_for(run=run)
-    sample_count = min(
-        max(run.submission.assignment.self_consistency_samples, 1), MAX_SELF_CONSISTENCY_SAMPLES
-    )
-
+    if on_claimed is not None:
+        on_claimed([run.pk for run in runs])
+    rubric = rubric_spec(rubric_version=runs[0].rubric_version)  # one version per batch
+    jobs = [_RunJob(run=run, task=grading_task_for(run=run, rubric=rubric)) for run in runs]
+    snapshot = runs[0].model_snapshot  # the same for every run of the batch
     try:
-        backend = get_backend(_model_spec(run.model_snapshot))
-        family = _family(run.model_snapshot, backend)
-        base_settings = families.settings_for_family(
-            _generation_settings(run.model_snapshot, run.seed), family
-        )
-        _record_settings_used(run, family, base_settings)
-        reasoning = families.has_reasoning_field(family)
-        messages = tuple(build_messages(task, reasoning_field=reasoning))
-        schema = answer_schema(task.rubric, limits, reasoning=reasoning)
-        samples = []
-        for index in range(sample_count):
-            seed = run.seed + index
-            request = llm.GenerationRequest(
+        backend = get_backend(_model_spec(snapshot))
+        family = _family(snapshot, backend)
+    except (BackendError, ValueError) as error:  # ValueError: an unknown family in the snapshot
+        _fail_or_requeue(jobs, error)
+        return
+    base_settings = families.settings_for_family(_generation_settings(snapshot, 0), family)
+    reasoning = families.has_reasoning_field(family)
+    _record_settings_used(runs, family, base_settings)
+    for job in jobs:
+        job.reasoning = reasoning
+        messages = tuple(build_messages(job.task, reasoning_field=reasoning))
+        schema = answer_schema(job.task.rubric, limits, reasoning=reasoning)
+        job.requests = [
+            llm.GenerationRequest(
                 messages=messages,
                 json_schema=schema,
-                settings=replace(base_settings, seed=seed),
+                settings=replace(base_settings, seed=job.run.seed + index),
             )
-            on_trace = _trace_writer(run_id, index, sample_count)
-            generation = backend.generate(request, on_trace=on_trace)
-            samples.append(_sample(seed, generation, task.rubric, limits, reasoning=reasoning))
-    except BackendError as error:
-        if error.permanent:
-            flags = [GradingRun.Flag.INPUT_TOO_LONG.value] if error.input_too_long else None
-            grading_run_fail(run_id=run_id, error=str(error), flags=flags)
-            return
-        GradingRun.objects.filter(pk=run_id, status=GradingRun.Status.RUNNING).update(
+            for index in range(_sample_count(job.run))
+        ]
+    requests = [request for job in jobs for request in job.requests]
+    callbacks = [
+        _trace_writer(job.run.pk, index, len(job.requests))
+        for job in jobs
+        for index in range(len(job.requests))
+    ]
+    results = iter(backend.generate_batch(requests, on_trace=callbacks))
+    transient: list[tuple[_RunJob, BackendError]] = []
+    for job in jobs:
+        outcomes = [next(results) for _ in job.requests]
+        error = next((o for o in outcomes if isinstance(o, BackendError)), None)
+        if error is not None and not error.permanent:
+            transient.append((job, error))
+        elif error is not None:
+            _fail(job, error)
+        else:
+            samples = [
+                _sample(request.settings.seed, generation, job, limits)
+                for request, generation in zip(job.requests, outcomes, strict=True)
+            ]
+            _store_generation(run=job.run, task=job.task, samples=samples)
+    if transient:
+        _requeue(transient)
+
+
+def _fail(job: _RunJob, error: BackendError) -> None:
+    flags = [GradingRun.Flag.INPUT_TOO_LONG.value] if error.input_too_long else None
+    grading_run_fail(run_id=job.run.pk, error=str(error), flags=flags)
+
+
+def _fail_or_requeue(jobs: list[_RunJob], error: Exception) -> None:
+    """The model could not be used at all: queue every run again, or fail them all."""
+    if isinstance(error, BackendError) and not error.permanent:
+        _requeue([(job, error) for job in jobs])  # raises
+    for job in jobs:
+        grading_run_fail(run_id=job.run.pk, error=str(error))
+
+
+def _requeue(failed: list[tuple[_RunJob, BackendError]]) -> None:
+    run_ids = []
+    for job, error in failed:
+        GradingRun.objects.filter(pk=job.run.pk, status=GradingRun.Status.RUNNING).update(
             status=GradingRun.Status.QUEUED, error=f"Attempt failed, retrying: {error}"
         )
-        raise TransientGradingError(str(error)) from error
-    except ValueError as error:  # an unknown family name in the snapshot
-        grading_run_fail(run_id=run_id, error=str(error))
-        return
-    _store_generation(run=run, task=task, samples=samples)
+        run_ids.append(job.run.pk)
+    raise TransientGradingError(str(failed[0][1]), run_ids=run_ids)
 
 
 def _family(snapshot: dict, backend: GradingBackend) -> families.Family:
@@ -351,19 +527,21 @@ def _family(snapshot: dict, backend: GradingBackend) -> families.Family:
 
 
 def _record_settings_used(
-    run: GradingRun, family: families.Family, used: llm.GenerationSettings
+    runs: list[GradingRun], family: families.Family, used: llm.GenerationSettings
 ) -> None:
-    """Add what the run really used (family, thinking, sampling) to its snapshot."""
+    """Add what the runs really used (family, thinking, sampling) to their snapshot, which is
+    the same for every run of a batch."""
     snapshot = {
-        **run.model_snapshot,
+        **runs[0].model_snapshot,
         "used": {
             "family": family.value,
             "enable_thinking": used.enable_thinking,
             **{name: getattr(used, name) for name in SAMPLING_FIELDS},
         },
     }
-    GradingRun.objects.filter(pk=run.pk).update(model_snapshot=snapshot)
-    run.model_snapshot = snapshot
+    GradingRun.objects.filter(pk__in=[run.pk for run in runs]).update(model_snapshot=snapshot)
+    for run in runs:
+        run.model_snapshot = snapshot
 
 
 def _trace_writer(run_id: int, index: int, count: int) -> Callable[[str], None]:
@@ -377,27 +555,21 @@ def _trace_writer(run_id: int, index: int, count: int) -> Callable[[str], None]:
     return store_trace
 
 
-def _sample(
-    seed: int,
-    generation: llm.Generation,
-    rubric: llm.Rubric,
-    limits: AnswerLimits,
-    *,
-    reasoning: bool,
-) -> _Sample:
+def _sample(seed: int, generation: llm.Generation, job: _RunJob, limits: AnswerLimits) -> _Sample:
     try:
         if generation.trace_truncated:
+            why = generation.extra.get("continuation_error")
             raise AnswerError(
                 f"the model's reasoning was cut off after {generation.thinking_tokens} tokens, "
                 "before it reached an answer (raise the profile's thinking budget or use a "
-                "model that reasons more briefly)"
+                "model that reasons more briefly)" + (f"; {why}" if why else "")
             )
         if not generation.answer_complete:
             raise AnswerError(
                 f"the answer was cut off after {generation.answer_tokens} tokens "
                 "(raise the profile's maximum answer tokens)"
             )
-        answer = parse_answer(generation.answer, rubric, limits, reasoning=reasoning)
+        answer = parse_answer(generation.answer, job.task.rubric, limits, reasoning=job.reasoning)
     except AnswerError as error:
         return _Sample(seed=seed, generation=generation, answer=None, error=str(error))
     return _Sample(seed=seed, generation=generation, answer=answer)

@@ -201,9 +201,9 @@ def grading_run_after_transient_error(*, run_id: int, error: str) -> GradingRun 
     return run
 
 
-def grading_run_heartbeat(*, run_id: int) -> None:
-    """The worker grading `run_id` is alive."""
-    GradingRun.objects.filter(pk=run_id, status=GradingRun.Status.RUNNING).update(
+def grading_run_heartbeat(*, run_ids: list[int]) -> None:
+    """The worker grading these runs is alive."""
+    GradingRun.objects.filter(pk__in=run_ids, status=GradingRun.Status.RUNNING).update(
         heartbeat_at=timezone.now()
     )
 

@@ -211,6 +211,8 @@ def review_auto_release(*, submission: Submission) -> Review | None:
 
     Flagged grades still wait for an educator, whatever the assignment says.
     """
+    if submission.assignment.review_required:
+        return None  # the usual case: no need to read the grade again
     submission = Submission.objects.select_related("assignment", "latest_run").get(pk=submission.pk)
     if submission.assignment.review_required or needs_individual_review(submission=submission):
         return None

@@ -159,7 +159,7 @@ def test_a_run_is_started_polled_and_read_with_trace_and_results(submission, edu
 
 
 def test_batch_grading_reports_progress_and_can_be_cancelled(
-    assignment, educator, submission, classmate, make_submission
+    assignment, educator, submission, classmate, make_submission, one_run_per_task
 ):
     make_submission(assignment, classmate)
     client = api_for(educator)

@@ -120,3 +120,26 @@ def test_a_model_that_cannot_load_fails_the_run_clearly_and_can_be_retried(
     assert retry.pk != run.pk
     assert retry.status == GradingRun.Status.SUCCEEDED, retry.error
     assert submission.runs.count() == 2
+
+
+def test_a_worker_grades_a_class_in_one_model_batch(
+    celery_worker_process, tiny_model_settings, settings, educator, student, classmate,
+    assignment, make_submission,
+):  # fmt: skip
+    settings.AAIE_DEFAULT_MODEL = {**settings.AAIE_DEFAULT_MODEL, "batch_size": 8}
+    for user, text in ((student, STUDENT_TEXT), (classmate, "Recursion loops forever.\n")):
+        make_submission(assignment, user, text)
+
+    response = client_for(educator).post(reverse("grade_assignment", args=[assignment.pk]))
+    assert response.status_code == 302
+    runs = [
+        wait_for_run_to_end(run_id, celery_worker_process)
+        for run_id in GradingRun.objects.order_by("pk").values_list("pk", flat=True)
+    ]
+
+    assert [run.status for run in runs] == [GradingRun.Status.SUCCEEDED] * 2, [
+        r.error for r in runs
+    ]
+    # Both were claimed by the first task, which graded them together.
+    assert runs[0].task_id and runs[0].task_id == runs[1].task_id
+    assert all(run.results.count() == 2 and run.reasoning_trace for run in runs)

@@ -162,6 +162,21 @@ def test_it_drops_control_characters_from_text(make_rubric: Callable[[int], Rubr
     assert answer.feedback == "Good work.\nNext\ttime"
 
 
+def test_undecodable_bytes_do_not_count_against_a_length_limit(
+    make_rubric: Callable[[int], Rubric],
+) -> None:
+    # The grammar bounds characters as it reads the bytes; bytes it took for one character may
+    # decode to several U+FFFD. They carry no meaning and are dropped before the limit is checked.
+    rubric = make_rubric(1)
+    limits = AnswerLimits(feedback_max_chars=10)
+    data = valid_answer(rubric)
+    data["feedback"] = "Well done\ufffd\ufffd\ufffd!"
+
+    answer = parse_answer(json.dumps(data, ensure_ascii=False), rubric, limits)
+
+    assert answer.feedback == "Well done!"
+
+
 def broken(rubric: Rubric, change: Callable[[dict[str, Any]], None]) -> str:
     data = valid_answer(rubric)
     change(data)

@@ -28,7 +28,7 @@ from grading.services.pipeline import (
 )
 from tests.pipeline.conftest import make_class
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_run_per_task")]
 
 
 @pytest.fixture
