@@ -9,6 +9,7 @@ text only in case or spacing, is still marked. Every piece of submission text is
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
@@ -21,18 +22,25 @@ _UNNEUTRALISE = str.maketrans({"‹": "<", "›": ">"})
 _EDGE_ELLIPSES = re.compile(r"^(?:\.{3}|…)+|(?:\.{3}|…)+$")
 
 
+@lru_cache(maxsize=4096)
+def _normalised_char(char: str) -> str | None:
+    """The character as normalise() reads it, None for whitespace; texts reuse few characters."""
+    return None if _WHITESPACE.match(char) else normalise(char)
+
+
 def _normalised_with_offsets(text: str) -> tuple[str, list[int]]:
     """The normalised text and, for each of its characters, the original index it came from."""
     chars: list[str] = []
     origins: list[int] = []
     for index, char in enumerate(text):
-        if _WHITESPACE.match(char):
+        pieces = _normalised_char(char)
+        if pieces is None:
             # A run of whitespace reads as one space, as in normalise().
             if chars and chars[-1] != " ":
                 chars.append(" ")
                 origins.append(index)
             continue
-        for piece in normalise(char):
+        for piece in pieces:
             chars.append(piece)
             origins.append(index)
     return "".join(chars), origins

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 
 from grading.models import (
     Assignment,
@@ -56,7 +56,10 @@ def assignment_for_educator(*, user: User, assignment_id: int) -> Assignment | N
 def submission_for_educator(*, user: User, submission_id: int) -> Submission | None:
     submissions = taught_by(
         Submission.objects.select_related(
-            "assignment__course", "assignment__rubric_version", "student", "latest_run"
+            "assignment__course",
+            "assignment__rubric_version",
+            "student",
+            "latest_run__rubric_version",
         ),
         user=user,
         course="assignment__course",
@@ -64,35 +67,95 @@ def submission_for_educator(*, user: User, submission_id: int) -> Submission | N
     return submissions.filter(pk=submission_id).first()
 
 
-# Dashboard sort keys → ORM orderings; the student's name breaks ties.
+# Dashboard sort keys → ORM orderings; the student's name breaks ties, and the id last of all,
+# so that every order is total and pages never share or skip a row.
 SUBMISSION_SORTS = {
-    "student": ("student__last_name", "student__username", "-attempt"),
-    "status": ("latest_run__status", "student__last_name", "-attempt"),
-    "ai_total": ("latest_run__total", "student__last_name", "-attempt"),
-    "final_total": ("final_total", "student__last_name", "-attempt"),
-    "submitted": ("submitted_at",),
+    "student": ("student__last_name", "student__username", "-attempt", "pk"),
+    "status": ("latest_run__status", "student__last_name", "-attempt", "pk"),
+    "ai_total": ("latest_run__total", "student__last_name", "-attempt", "pk"),
+    "final_total": ("final_total", "student__last_name", "-attempt", "pk"),
+    "submitted": ("submitted_at", "pk"),
 }
 NOT_GRADED = "not_graded"
+# Columns a list of submissions never shows: the student's text and the run's trace and answer
+# are kilobytes per row.
+SUBMISSION_LIST_DEFERRED = (
+    "text",
+    "latest_run__reasoning_trace",
+    "latest_run__raw_answer",
+    "latest_run__feedback",
+    "latest_run__model_snapshot",
+    "latest_run__samples",
+    "latest_run__spread",
+    "latest_run__error",
+    "latest_run__error_history",
+    "review__comment",
+)
 
 
 def submission_list_for_assignment(
-    *, assignment: Assignment, status: str = "", sort: str = "student", descending: bool = False
+    *,
+    assignment: Assignment,
+    status: str = "",
+    sort: str = "student",
+    descending: bool = False,
+    flagged: bool = False,
 ) -> QuerySet[Submission]:
-    """Every attempt of every student with what the dashboard shows, filtered and sorted."""
+    """Every attempt of every student with what the dashboard shows, filtered and sorted.
+
+    `flagged` keeps the submissions with a flag of their own or on their current AI run.
+    """
     submissions = (
         Submission.objects.filter(assignment=assignment)
         .select_related("student", "latest_run", "review")
         .prefetch_related("review__criteria")
-        .annotate(final_total=Sum("review__criteria__points"))
+        .annotate(final_total=_final_total())
     )
     if status == NOT_GRADED:
         submissions = submissions.filter(latest_run__isnull=True)
     elif status in GradingRun.Status.values:
         submissions = submissions.filter(latest_run__status=status)
+    if flagged:
+        submissions = submissions.filter(
+            ~Q(flags={}) | (Q(latest_run__isnull=False) & ~Q(latest_run__flags=[]))
+        )
     ordering = SUBMISSION_SORTS.get(sort, SUBMISSION_SORTS["student"])
     if descending:
         ordering = (f"-{ordering[0]}", *ordering[1:])
     return submissions.order_by(*ordering)
+
+
+def submission_ids_for_dashboard(*, assignment: Assignment, **filters) -> QuerySet:
+    """The ids of submission_list_for_assignment, in its order: cheap to page through, as the
+    final totals are summed only when they decide the order."""
+    return (
+        submission_list_for_assignment(assignment=assignment, **filters)
+        .prefetch_related(None)
+        .values_list("pk", flat=True)
+    )
+
+
+def submission_rows(*, ids: list[int]) -> list[Submission]:
+    """The dashboard's rows for these submissions, in this order, without the long texts."""
+    by_id = (
+        Submission.objects.filter(pk__in=ids)
+        .select_related("student", "latest_run", "review")
+        .annotate(final_total=_final_total())
+        .defer(*SUBMISSION_LIST_DEFERRED)
+        .in_bulk()
+    )
+    return [by_id[pk] for pk in ids]
+
+
+def _final_total() -> Subquery:
+    """The sum of the review's points, as a subquery: no GROUP BY over the submissions' columns."""
+    points = (
+        CriterionReview.objects.filter(review__submission=OuterRef("pk"))
+        .values("review__submission")
+        .annotate(total=Sum("points"))
+        .values("total")
+    )
+    return Subquery(points)
 
 
 def submission_flags(submission: Submission) -> list[str]:
@@ -102,28 +165,67 @@ def submission_flags(submission: Submission) -> list[str]:
 
 
 def neighbours_in_assignment(*, submission: Submission) -> tuple[int | None, int | None]:
-    """The previous and next submission ids in the dashboard's default order."""
-    ids = list(
-        submission_list_for_assignment(assignment=submission.assignment).values_list(
-            "pk", flat=True
-        )
+    """The previous and next submission ids in the dashboard's default order.
+
+    Two one-row queries that compare sort keys (keyset), so the cost does not grow with the
+    class: the submission's own keys come from the row already loaded with its student.
+    """
+    ordering = SUBMISSION_SORTS["student"]
+    keys = [_attribute_path(submission, name.lstrip("-")) for name in ordering]
+    siblings = Submission.objects.filter(assignment_id=submission.assignment_id)
+    previous_id = (
+        siblings.filter(_keyset_beyond(ordering, keys, before=True))
+        .order_by(*(_reversed(name) for name in ordering))
+        .values_list("pk", flat=True)
+        .first()
     )
-    index = ids.index(submission.pk)
-    previous_id = ids[index - 1] if index > 0 else None
-    next_id = ids[index + 1] if index + 1 < len(ids) else None
+    next_id = (
+        siblings.filter(_keyset_beyond(ordering, keys, before=False))
+        .order_by(*ordering)
+        .values_list("pk", flat=True)
+        .first()
+    )
     return previous_id, next_id
 
 
+def _attribute_path(obj, path: str):
+    for name in path.split("__"):
+        obj = getattr(obj, name)
+    return obj
+
+
+def _reversed(name: str) -> str:
+    return name[1:] if name.startswith("-") else f"-{name}"
+
+
+def _keyset_beyond(ordering: tuple[str, ...], keys: list, *, before: bool) -> Q:
+    """Rows strictly before (or after) the row with these key values in this ordering."""
+    beyond = Q(pk__in=[])
+    equal_so_far = Q()
+    for name, value in zip(ordering, keys, strict=True):
+        field = name.lstrip("-")
+        ascending = not name.startswith("-")
+        lookup = "lt" if ascending == before else "gt"
+        beyond |= equal_so_far & Q(**{f"{field}__{lookup}": value})
+        equal_so_far &= Q(**{field: value})
+    return beyond
+
+
 def assignment_progress(*, assignment: Assignment) -> dict[str, int]:
-    """How many submissions' current AI runs stand in each status."""
-    counts = GradingRun.objects.filter(
-        submission__assignment=assignment, submission__latest_run=F("id")
-    ).aggregate(
-        **{status: Count("id", filter=Q(status=status)) for status in GradingRun.Status.values}
+    """How many submissions' current AI runs stand in each status.
+
+    One GROUP BY over the assignment's submissions, each joined to its current run by key.
+    """
+    counts = dict.fromkeys([*GradingRun.Status.values, NOT_GRADED], 0)
+    by_status = (
+        Submission.objects.filter(assignment=assignment)
+        .values_list("latest_run__status")
+        .annotate(count=Count("id"))
+        .order_by()
     )
-    total = Submission.objects.filter(assignment=assignment).count()
-    counts["not_graded"] = total - sum(counts.values())
-    counts["total"] = total
+    for status, count in by_status:
+        counts[status or NOT_GRADED] = count
+    counts["total"] = sum(counts.values())
     return counts
 
 
@@ -137,6 +239,17 @@ def students_of(*, course: Course) -> QuerySet:
 
 def rubric_version_criteria(*, rubric_version: RubricVersion) -> QuerySet[Criterion]:
     return rubric_version.criteria.prefetch_related("levels")
+
+
+# How many past AI runs the review page lists.
+RUN_HISTORY_LENGTH = 10
+
+
+def run_history(*, submission: Submission) -> QuerySet[GradingRun]:
+    """The submission's latest AI runs, newest first, without their traces and answers."""
+    return submission.runs.defer(
+        "reasoning_trace", "raw_answer", "feedback", "model_snapshot", "samples", "spread"
+    )[:RUN_HISTORY_LENGTH]
 
 
 def run_results(*, run: GradingRun) -> dict[int, CriterionResult]:

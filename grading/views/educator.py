@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -36,6 +38,10 @@ from grading.services.reviews import (
 )
 from grading.services.rubrics import rubric_create
 from grading.services.users import roster_import
+
+# Rows per dashboard page: most classes fit on one, and a class of a thousand costs what one
+# of fifty does.
+DASHBOARD_PAGE_SIZE = 50
 
 
 def require_educator(request: HttpRequest) -> None:
@@ -135,29 +141,27 @@ def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = found(
         selectors.assignment_for_educator(user=request.user, assignment_id=assignment_id)
     )
-    status = request.GET.get("status", "")
-    sort = request.GET.get("sort", "student")
-    descending = request.GET.get("order") == "desc"
-    submissions = selectors.submission_list_for_assignment(
-        assignment=assignment, status=status, sort=sort, descending=descending
-    )
-    flagged_only = request.GET.get("flagged") == "1"
-    rows = [(submission, selectors.submission_flags(submission)) for submission in submissions]
-    if flagged_only:
-        rows = [(submission, flags) for submission, flags in rows if flags]
+    filters = {
+        "status": request.GET.get("status", ""),
+        "sort": request.GET.get("sort", "student"),
+        "descending": request.GET.get("order") == "desc",
+        "flagged": request.GET.get("flagged") == "1",
+    }
+    # Page through ids, then load the rows of this page only.
+    ids = selectors.submission_ids_for_dashboard(assignment=assignment, **filters)
+    page = Paginator(ids, DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    submissions = selectors.submission_rows(ids=list(page))
     return render(
         request,
         "grading/assignment_detail.html",
         {
             "assignment": assignment,
             "course": assignment.course,
-            "rows": rows,
-            "filters": {
-                "status": status,
-                "sort": sort,
-                "descending": descending,
-                "flagged": flagged_only,
-            },
+            "page": page,
+            "rows": [
+                (submission, selectors.submission_flags(submission)) for submission in submissions
+            ],
+            "filters": filters,
             "statuses": [*GradingRun.Status.choices, (selectors.NOT_GRADED, "Not graded")],
             "sorts": [
                 ("student", "Student"),
@@ -256,6 +260,9 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
         selectors.submission_for_educator(user=request.user, submission_id=submission_id)
     )
     run = submission.latest_run
+    if run is not None:
+        # The AI's points and the results shown both read run.results: fetch them once.
+        prefetch_related_objects([run], "results")
     criteria = list(
         selectors.rubric_version_criteria(
             rubric_version=review_rubric_version(submission=submission)
@@ -312,7 +319,7 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
             "form": form,
             "review": review,
             "lines": highlighted_lines(text=submission.text, quotes=verified_quotes(results)),
-            "runs": submission.runs.all()[:10],
+            "runs": selectors.run_history(submission=submission),
             "audit": submission.audit_events.select_related("actor")[:50],
             "succeeded": run is not None and run.status == GradingRun.Status.SUCCEEDED,
             "previous_id": previous_id,

@@ -6,9 +6,11 @@ import io
 import pytest
 from django.urls import reverse
 
-from grading.models import GradingRun, Review
+from grading.models import Enrolment, GradingRun, Review, Submission
+from grading.services.courses import enrolment_set
 from grading.services.grading import grading_run_execute, grading_run_request
 from grading.services.reviews import review_approve, review_save
+from grading.views import educator as educator_views
 from tests.conftest import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
@@ -128,3 +130,56 @@ def test_review_page_links_to_the_next_and_previous_submission(graded_class, edu
     )
     last = client_for(educator).get(reverse("submission_review", args=[student_submission.pk]))
     assert 'rel="next"' not in last.content.decode()
+
+
+def test_the_dashboard_pages_its_rows_and_keeps_the_filters_in_the_page_links(
+    assignment, graded_class, educator, monkeypatch
+):
+    monkeypatch.setattr(educator_views, "DASHBOARD_PAGE_SIZE", 1)
+    url = reverse("assignment_detail", args=[assignment.pk])
+    client = client_for(educator)
+    first = client.get(url, {"sort": "student", "status": "succeeded"}).content.decode()
+    assert "<td>Classmate</td>" in first and "<td>Student</td>" not in first
+    assert "Rows 1–1 of 2" in first
+    # The link to the next page keeps the sort and the filter.
+    assert 'href="?sort=student&amp;status=succeeded&amp;page=2" rel="next"' in first
+    second = client.get(url, {"sort": "student", "status": "succeeded", "page": 2})
+    assert "<td>Student</td>" in second.content.decode()
+    # A page past the end shows the last page rather than an error.
+    assert "<td>Student</td>" in client.get(url, {"page": 99}).content.decode()
+
+
+def test_flagged_only_keeps_submissions_flagged_by_their_file_or_their_ai_run(
+    assignment, graded_class, educator, make_user, make_submission
+):
+    by_run, by_file = graded_class
+    GradingRun.objects.filter(pk=by_run.latest_run_id).update(flags=["high_spread"])
+    url = reverse("assignment_detail", args=[assignment.pk])
+    page = client_for(educator).get(url, {"flagged": "1"}).content.decode()
+    assert "<td>Student</td>" in page and "<td>Classmate</td>" not in page
+
+    Submission.objects.filter(pk=by_file.pk).update(flags={"no_text": True})
+    newcomer = make_user("ungraded")
+    enrolment_set(course=assignment.course, user=newcomer, role=Enrolment.Role.STUDENT)
+    ungraded = make_submission(assignment, newcomer, "Not graded yet")
+    Submission.objects.filter(pk=ungraded.pk).update(flags={"hidden_text": ["psst"]})
+    page = client_for(educator).get(url, {"flagged": "1"}).content.decode()
+    assert "<td>Student</td>" in page and "<td>Classmate</td>" in page
+    assert "<td>Ungraded</td>" in page
+
+
+def test_review_page_neighbours_follow_the_dashboard_order_when_surnames_tie(
+    assignment, educator, make_user, make_submission
+):
+    # Same surname: the username breaks the tie, so the order is amy, bob, cy.
+    submissions = {}
+    for name in ("cy", "amy", "bob"):
+        student = make_user(name, last_name="Lee")
+        enrolment_set(course=assignment.course, user=student, role=Enrolment.Role.STUDENT)
+        submissions[name] = make_submission(assignment, student, f"{name} essay")
+    page = client_for(educator).get(reverse("submission_review", args=[submissions["bob"].pk]))
+    content = page.content.decode()
+    previous_url = reverse("submission_review", args=[submissions["amy"].pk])
+    next_url = reverse("submission_review", args=[submissions["cy"].pk])
+    assert f'href="{previous_url}" rel="prev"' in content
+    assert f'href="{next_url}" rel="next"' in content
