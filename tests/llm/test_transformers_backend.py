@@ -244,3 +244,24 @@ def test_unknown_device_or_dtype_is_a_permanent_error(
 
     assert caught.value.permanent
     assert "Unknown" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("quantization", "expected"),
+    [
+        ("8bit", "8bit quantization runs only on a CUDA GPU"),
+        ("4bit", "4bit quantization runs only on a CUDA GPU"),
+        ("3bit", "Unknown quantization '3bit'"),
+    ],
+)
+def test_quantisation_without_a_gpu_is_refused_with_what_to_do(
+    tiny_model_dir: Path, quantization: str, expected: str
+) -> None:
+    # bitsandbytes quantises on a CUDA GPU only; this machine has none, so this is the path a
+    # CPU-only deployment takes. (Quantised grading itself needs a GPU to test.)
+    spec = ModelSpec(backend="transformers", model=str(tiny_model_dir), quantization=quantization)
+
+    with pytest.raises(BackendError, match=expected) as caught:
+        TransformersBackend(spec)
+
+    assert caught.value.permanent

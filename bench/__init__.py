@@ -1,0 +1,1 @@
+"""Benchmarks: commands that measure the app on this machine (results in bench/results/)."""
