@@ -98,9 +98,7 @@ def grading_tasks(count: int):
                 Level("Missing", 0, "Not attempted."),
             ),
         )
-        for number, name in enumerate(
-            ("Thesis", "Reasons", "Evidence", "Organisation"), start=1
-        )
+        for number, name in enumerate(("Thesis", "Reasons", "Evidence", "Organisation"), start=1)
     )
     rubric = Rubric(title="Persuasive essay rubric", criteria=criteria)
     rng = random.Random(SEED)
