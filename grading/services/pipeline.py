@@ -249,7 +249,8 @@ def assignment_progress(*, assignment: Assignment, now: datetime | None = None) 
 
     Keys: total, one per run status, not_graded, remaining (queued + running), finished,
     percent (finished among those requested), active, throughput_per_minute, eta_seconds and
-    eta_text (None or empty until ETA_MIN_FINISHED_RUNS runs finished within ETA_WINDOW).
+    eta_text (None or empty while nothing is being graded, and until ETA_MIN_FINISHED_RUNS runs
+    finished within ETA_WINDOW).
     Throughput is measured: runs finished in the window divided by the time since the first of
     them started, so it counts every worker and drops when they stall.
     """
@@ -261,6 +262,11 @@ def assignment_progress(*, assignment: Assignment, now: datetime | None = None) 
     progress["percent"] = round(100 * progress["finished"] / requested) if requested else 0
     progress["active"] = progress["remaining"] > 0
 
+    progress["throughput_per_minute"] = None
+    progress["eta_seconds"] = None
+    progress["eta_text"] = ""
+    if not progress["active"]:
+        return progress  # nothing to estimate, and most dashboards are looked at then
     current_runs = GradingRun.objects.filter(
         submission__assignment=assignment, submission__latest_run=F("id")
     )
@@ -268,15 +274,12 @@ def assignment_progress(*, assignment: Assignment, now: datetime | None = None) 
         status__in=(GradingRun.Status.SUCCEEDED, GradingRun.Status.FAILED),
         finished_at__gte=now - ETA_WINDOW,
     ).aggregate(count=Count("id"), first_started=Min("started_at"))
-    progress["throughput_per_minute"] = None
-    progress["eta_seconds"] = None
     if recent["count"] >= ETA_MIN_FINISHED_RUNS and recent["first_started"] is not None:
         elapsed = (now - recent["first_started"]).total_seconds()
         if elapsed > 0:
             per_second = recent["count"] / elapsed
             progress["throughput_per_minute"] = round(per_second * 60, 1)
-            if progress["active"]:
-                progress["eta_seconds"] = round(progress["remaining"] / per_second)
+            progress["eta_seconds"] = round(progress["remaining"] / per_second)
     progress["eta_text"] = eta_text(progress["eta_seconds"])
     return progress
 

@@ -39,9 +39,9 @@ from grading.services.reviews import (
 from grading.services.rubrics import rubric_create
 from grading.services.users import roster_import
 
-# Rows per dashboard page: most classes fit on one, and a class of a thousand costs what one
-# of fifty does.
-DASHBOARD_PAGE_SIZE = 50
+# Rows per dashboard page: a class of a thousand costs what one of 30 does. Rendering rows is
+# most of the page's cost; at 30 it serves 10 educators at once on 2 cores (BENCHMARKS.md).
+DASHBOARD_PAGE_SIZE = 30
 
 
 def require_educator(request: HttpRequest) -> None:

@@ -331,7 +331,7 @@ def _resolve_dtype(dtype: str, device: str) -> torch.dtype | str:
         )
     if dtype == "auto" and device == "cpu":
         # Most CPUs have no bfloat16 arithmetic, so PyTorch emulates it: on the benchmark
-        # machine (AVX-512 without AVX512_BF16) float32 prefills 3.6 times faster (BENCHMARKS.md).
+        # machine (AVX-512 without AVX512_BF16) float32 prefills 3.7 times faster (BENCHMARKS.md).
         # Choose "bfloat16" to halve the weights' memory instead.
         return torch.float32
     return DTYPES[dtype]
