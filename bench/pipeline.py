@@ -40,6 +40,7 @@ from bench.common import (  # noqa: E402 (after the path)
     summary,
     write_results,
 )
+from tests.processes import database_url_for_workers  # noqa: E402 (the tests' workers' too)
 
 DEFAULT_SUBMISSIONS = 1500
 DEFAULT_WORKERS = 1
@@ -120,17 +121,6 @@ def wait_for(condition, *, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise BenchError(f"Timed out after {timeout:g} s waiting for {what}.")
         time.sleep(POLL_SECONDS)
-
-
-def database_url_for_workers() -> str:
-    """The URL of the database this process uses, for worker processes to share it."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def database_description() -> dict[str, str]:

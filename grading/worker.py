@@ -48,10 +48,6 @@ def grading_also(run_ids: list[int]) -> None:
     _current_run_ids = [*_current_run_ids, *(i for i in run_ids if i not in _current_run_ids)]
 
 
-def current_run_id() -> int | None:
-    return _current_run_ids[0] if _current_run_ids else None
-
-
 def current_run_ids() -> list[int]:
     return list(_current_run_ids)
 

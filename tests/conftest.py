@@ -74,6 +74,19 @@ def admin_user(make_user):
 
 
 @pytest.fixture
+def users_by_role(student, classmate, educator, outsider_educator, admin_user) -> dict:
+    """The cast by the role names the permission matrices use (anonymous: no user)."""
+    return {
+        "anonymous": None,
+        "student": student,
+        "classmate": classmate,
+        "educator": educator,
+        "outsider": outsider_educator,
+        "admin": admin_user,
+    }
+
+
+@pytest.fixture
 def course(educator, student, classmate):
     course = course_create(code="CS101", title="Programming", created_by=educator)
     enrolment_set(course=course, user=student, role=Enrolment.Role.STUDENT)

@@ -57,10 +57,6 @@ class PrefixKV:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def starts(self, ids: Sequence[int]) -> bool:
-        """Whether `ids` begins with this prefix (and has at least one token more)."""
-        return len(ids) > len(self.ids) and tuple(ids[: len(self.ids)]) == self.ids
-
     def truncated(self, length: int) -> PrefixKV:
         """The first `length` tokens of this prefix (views: attention is causal, so the keys
         and values of a prefix do not depend on what follows it)."""
@@ -71,10 +67,6 @@ class PrefixKV:
             keys=tuple(key[:, :, :length] for key in self.keys),
             values=tuple(value[:, :, :length] for value in self.values),
         )
-
-    @property
-    def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for t in (*self.keys, *self.values))
 
 
 def use_shared_prefix_attention(model: PreTrainedModel) -> None:

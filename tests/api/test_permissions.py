@@ -276,21 +276,11 @@ def objects(released, course, assignment, rubric_version, student, outsider_educ
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("name", list(CALLS))
-def test_each_role_gets_what_the_web_gives_it(
-    name, role, objects, student, classmate, educator, outsider_educator, admin_user
-):
+def test_each_role_gets_what_the_web_gives_it(name, role, objects, users_by_role):
     call, expected = CALLS[name]
-    users = {
-        "anonymous": None,
-        "student": student,
-        "classmate": classmate,
-        "educator": educator,
-        "outsider": outsider_educator,
-        "admin": admin_user,
-    }
     url = reverse(call.route, args=call.args(objects))
     body = call.body(objects) if call.body else {}
-    client = api_for(users[role])
+    client = api_for(users_by_role[role])
     response = getattr(client, call.method)(
         url, body, format="multipart" if call.multipart else "json"
     )

@@ -170,7 +170,7 @@ def test_the_kept_prefix_serves_the_next_batch_of_the_assignment(
     assert kept is not None
     assert len(kept) == min(common_prefix_length(prompts[:2]), len(prompts[0]) - 1)
     # The shared part of the prompt, everything before the submission, is in it.
-    assert kept.starts(prompts[2]) or common_prefix_length([kept.ids, prompts[2]]) > 100
+    assert common_prefix_length([kept.ids, prompts[2]]) > 100
 
     (alone,) = backend.generate_batch([third])
     assert_same(backend, alone, plain_generate(backend, third))

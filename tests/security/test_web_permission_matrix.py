@@ -186,25 +186,13 @@ def objects(course, assignment, submission, student, educator, classmate):
     }
 
 
-@pytest.fixture
-def users(student, classmate, educator, outsider_educator, admin_user):
-    return {
-        "anonymous": None,
-        "student": student,
-        "classmate": classmate,
-        "educator": educator,
-        "outsider": outsider_educator,
-        "admin": admin_user,
-    }
-
-
 @pytest.mark.parametrize("name", sorted(MATRIX))
-def test_each_role_gets_what_the_matrix_says(name, objects, users):
+def test_each_role_gets_what_the_matrix_says(name, objects, users_by_role):
     route = MATRIX[name]
     url = reverse(name, args=route.args(objects))
     wrong = []
     for role in ROLES:
-        response = getattr(client_for(users[role]), route.method)(url)
+        response = getattr(client_for(users_by_role[role]), route.method)(url)
         expected = route.expected[role]
         location = response.get("Location", "")
         if expected == LOGIN:

@@ -141,7 +141,7 @@ def test_the_heartbeat_vouches_for_every_run_of_the_batch(assignment, educator):
     GradingRun.objects.update(status=GradingRun.Status.RUNNING, heartbeat_at=None)
     with worker.grading(runs[0].pk):
         worker.grading_also([runs[0].pk, runs[1].pk])
-        assert worker.current_run_id() == runs[0].pk
+        assert worker.current_run_ids() == [runs[0].pk, runs[1].pk]
         grading_run_heartbeat(run_ids=[runs[0].pk, runs[1].pk])
-    assert worker.current_run_id() is None
+    assert worker.current_run_ids() == []
     assert not GradingRun.objects.filter(heartbeat_at=None).exists()

@@ -296,14 +296,9 @@ class OpenAICompatBackend(GradingBackend):
             thinking_budget_reached=stop == STOP_BUDGET,
             answer_complete=second.finish_reason == FINISH_STOP,
             model_revision=self._revision(second),
-            extra={
-                "thinking_stop": stop,
-                "finish_reason": second.finish_reason,
-                "reasoning_from": first.reasoning_field or "content",
-                "token_split": split,
-                "thinking": settings.enable_thinking,
-                "requests": 2,
-            },
+            extra=_extra(
+                stop=stop, answered_by=second, thought_in=first, split=split, settings=settings
+            ),
         )
 
     def _without_continuation(
@@ -426,14 +421,9 @@ class OpenAICompatBackend(GradingBackend):
             trace_truncated=truncated,
             answer_complete=not truncated and reply.finish_reason == FINISH_STOP,
             model_revision=self._revision(reply),
-            extra={
-                "thinking_stop": stop,
-                "finish_reason": reply.finish_reason,
-                "reasoning_from": reply.reasoning_field or "content",
-                "token_split": split,
-                "thinking": settings.enable_thinking,
-                "requests": 1,
-            },
+            extra=_extra(
+                stop=stop, answered_by=reply, thought_in=reply, split=split, settings=settings
+            ),
         )
 
     def _revision(self, reply: _Reply) -> str:
@@ -515,6 +505,21 @@ def _thinking_tokens(reply: _Reply) -> tuple[int, str]:
     total_chars = len(trace) + len(answer)
     completion = _usage(reply, "completion_tokens")
     return (round(completion * len(trace) / total_chars) if total_chars else 0), "estimated"
+
+
+def _extra(
+    *, stop: str, answered_by: _Reply, thought_in: _Reply, split: str, settings: GenerationSettings
+) -> dict[str, object]:
+    """Generation.extra: how the thought ended, how the answer ended, where each came from, and
+    how many requests it took (two when the thought was closed by a continuation)."""
+    return {
+        "thinking_stop": stop,
+        "finish_reason": answered_by.finish_reason,
+        "reasoning_from": thought_in.reasoning_field or "content",
+        "token_split": split,
+        "thinking": settings.enable_thinking,
+        "requests": 1 if answered_by is thought_in else 2,
+    }
 
 
 def _usage(reply: _Reply, name: str) -> int:

@@ -149,7 +149,7 @@ class TransformersBackend(GradingBackend):
             for indices in groups.values():
                 group = [rows[index] for index in indices]
                 try:
-                    self._decode(group)
+                    self._run_batch(group)
                 except BackendError as error:
                     for index in indices:
                         results[index] = error
@@ -179,7 +179,7 @@ class TransformersBackend(GradingBackend):
             ) from error
         return Row(prompt=prompt, settings=settings, grammar=grammar, on_trace=on_trace)
 
-    def _decode(self, rows: list[Row]) -> None:
+    def _run_batch(self, rows: list[Row]) -> None:
         """Decode `rows` (same settings but the seed) as one batch; raises BackendError."""
         try:
             prefix = self._shared_prefix([row.prompt for row in rows])
