@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.security.test_web_permission_matrix import MATRIX, objects, users  # noqa: F401
+from tests.security.test_web_permission_matrix import MATRIX, objects  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("scripted_model")]
 
@@ -34,13 +34,16 @@ def html_pages() -> list[tuple[str, str]]:
     return pages
 
 
-def test_every_page_passes_the_basic_accessibility_rules(visitor, objects, users):  # noqa: F811
+def test_every_page_passes_the_basic_accessibility_rules(visitor, objects, users_by_role):  # noqa: F811
     people = {}
     for name, viewer in html_pages():
         if viewer not in people:
             person = visitor(f"a11y-{viewer}")
             if viewer != "anonymous":
-                person.log_in(users[viewer].get_username(), f"pw-{users[viewer].get_username()}")
+                person.log_in(
+                    users_by_role[viewer].get_username(),
+                    f"pw-{users_by_role[viewer].get_username()}",
+                )
             people[viewer] = person
         person = people[viewer]
         url = reverse(name, args=MATRIX[name].args(objects))
