@@ -16,34 +16,41 @@ from django.utils.safestring import SafeString
 
 from grading.llm.evidence import normalise
 
-_WHITESPACE = re.compile(r"\s")
+# The text as alternating runs of whitespace and of everything else.
+_RUNS = re.compile(r"(?P<space>\s+)|(?P<other>\S+)")
 # The model sees delimiter look-alikes as ‹ › (grading.llm.prompt.neutralise); read them back.
 _UNNEUTRALISE = str.maketrans({"‹": "<", "›": ">"})
 _EDGE_ELLIPSES = re.compile(r"^(?:\.{3}|…)+|(?:\.{3}|…)+$")
 
 
 @lru_cache(maxsize=4096)
-def _normalised_char(char: str) -> str | None:
-    """The character as normalise() reads it, None for whitespace; texts reuse few characters."""
-    return None if _WHITESPACE.match(char) else normalise(char)
+def _normalised_char(char: str) -> str:
+    """A character other than whitespace as normalise() reads it; texts reuse few characters."""
+    return normalise(char)
 
 
 def _normalised_with_offsets(text: str) -> tuple[str, list[int]]:
     """The normalised text and, for each of its characters, the original index it came from."""
-    chars: list[str] = []
+    pieces: list[str] = []
     origins: list[int] = []
-    for index, char in enumerate(text):
-        pieces = _normalised_char(char)
-        if pieces is None:
+    for match in _RUNS.finditer(text):
+        start, run = match.start(), match.group()
+        if match.lastgroup == "space":
             # A run of whitespace reads as one space, as in normalise().
-            if chars and chars[-1] != " ":
-                chars.append(" ")
-                origins.append(index)
-            continue
-        for piece in pieces:
-            chars.append(piece)
-            origins.append(index)
-    return "".join(chars), origins
+            if pieces and pieces[-1] != " ":
+                pieces.append(" ")
+                origins.append(start)
+        elif run.isascii():
+            # normalise() only lower-cases ASCII: one character for one, so no loop per character.
+            pieces.append(run.lower())
+            origins.extend(range(start, start + len(run)))
+        else:
+            for offset, char in enumerate(run):
+                normalised = _normalised_char(char)
+                if normalised:
+                    pieces.append(normalised)
+                    origins.extend([start + offset] * len(normalised))
+    return "".join(pieces), origins
 
 
 def evidence_spans(*, text: str, quotes: list[str]) -> list[tuple[int, int]]:

@@ -5,7 +5,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from grading.highlight import evidence_spans, highlighted_lines
+from grading.highlight import _normalised_with_offsets, evidence_spans, highlighted_lines
+from grading.llm.evidence import normalise
 from grading.models import CriterionResult, GradingRun
 from grading.services.grading import grading_run_execute, grading_run_request
 from tests.conftest import client_for
@@ -140,3 +141,22 @@ def test_a_quote_of_the_neutralised_text_marks_the_original():
     assert highlighted_lines(text="see <think> here", quotes=["‹think›"]) == [
         "see <mark>&lt;think&gt;</mark> here"
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "  plain ASCII,\tspaced  out\n\nover lines ",
+        "Straße’s “ﬁne” café — ÉTÉ\u00a0and\u3000more",
+        "ascii then ünïcödé then ascii again",
+    ],
+)
+def test_the_searched_text_is_the_normalised_text_and_points_back_into_the_original(text):
+    haystack, origins = _normalised_with_offsets(text)
+    assert haystack.strip() == normalise(text)
+    assert len(origins) == len(haystack)
+    for char, origin in zip(haystack, origins, strict=True):
+        # Each character comes from an original one that normalises to (or, when it expands
+        # like ß or ﬁ, into) it; a space stands for a run of whitespace.
+        source = text[origin]
+        assert char == " " if source.isspace() else char in normalise(source)
