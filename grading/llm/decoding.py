@@ -162,14 +162,14 @@ class Sampler:
 
     def fed(self, slots: Sequence[int], tokens: Sequence[int]) -> None:
         """Note the tokens just fed to the model, one per row slot."""
-        rows = torch.tensor(slots)
-        columns = torch.tensor(tokens)
+        rows = torch.tensor(slots, device=self.seen.device)
+        columns = torch.tensor(tokens, device=self.seen.device)
         self.seen[rows, columns] = True
         self.generated[rows, columns] = True
 
     def sample(self, logits: torch.Tensor, slots: Sequence[int], rows: Sequence[Row]) -> list[int]:
         """One token for each of `rows` (their logits in `logits`, their state in `slots`)."""
-        index = torch.tensor(slots)
+        index = torch.tensor(slots, device=logits.device)
         scores = logits[:, : self.vocab_size].clone()
         settings = self.settings
         if settings.repetition_penalty != 1.0:
@@ -184,7 +184,9 @@ class Sampler:
         if answering:
             for i in answering:
                 rows[i].matcher.fill_next_token_bitmask(self.bitmask, i)
-            xgr.apply_token_bitmask_inplace(scores, self.bitmask[: len(rows)], indices=answering)
+            # The matchers fill the mask on the CPU; xgrammar wants it beside the logits.
+            mask = self.bitmask[: len(rows)].to(scores.device)
+            xgr.apply_token_bitmask_inplace(scores, mask, indices=answering)
         if settings.presence_penalty:
             scores = scores - settings.presence_penalty * self.generated[index].to(scores.dtype)
         if not self.warpers:
