@@ -14,11 +14,20 @@ def is_admin(user: User) -> bool:
 
 
 def is_educator(user: User) -> bool:
-    """Educator somewhere (or admin): may open the educator workspace."""
-    return is_admin(user) or (
-        user.is_authenticated
-        and Enrolment.objects.filter(user=user, role=Enrolment.Role.EDUCATOR).exists()
-    )
+    """Educator somewhere (or admin): may open the educator workspace.
+
+    Remembered on the user object, as Django remembers permissions: a page asks twice (its view
+    and the navigation), and the signed-in user object lives for one request.
+    """
+    if not user.is_authenticated:
+        return False
+    if is_admin(user):
+        return True
+    if not hasattr(user, "_is_educator"):
+        user._is_educator = Enrolment.objects.filter(
+            user=user, role=Enrolment.Role.EDUCATOR
+        ).exists()
+    return user._is_educator
 
 
 def can_teach(user: User, course: Course) -> bool:

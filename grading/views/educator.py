@@ -150,7 +150,7 @@ def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
     # Page through ids, then load the rows of this page only.
     ids = selectors.submission_ids_for_dashboard(assignment=assignment, **filters)
     page = Paginator(ids, DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
-    submissions = selectors.submission_rows(ids=list(page))
+    rows = selectors.dashboard_rows(ids=list(page))
     return render(
         request,
         "grading/assignment_detail.html",
@@ -158,11 +158,12 @@ def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
             "assignment": assignment,
             "course": assignment.course,
             "page": page,
-            "rows": [
-                (submission, selectors.submission_flags(submission)) for submission in submissions
-            ],
+            "rows": rows,
             "filters": filters,
-            "statuses": [*GradingRun.Status.choices, (selectors.NOT_GRADED, "Not graded")],
+            "statuses": [
+                *GradingRun.Status.choices,
+                (selectors.NOT_GRADED, selectors.NOT_GRADED_LABEL),
+            ],
             "sorts": [
                 ("student", "Student"),
                 ("status", "AI status"),
