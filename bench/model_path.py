@@ -147,7 +147,7 @@ def run_variant(variant: str, model_dir: Path, count: int, tokens: int) -> dict:
         started = time.perf_counter()
         if variant == "baseline":
             for prompt in prompts:
-                prefill_seconds.append(_plain_generate(model, prompt, tokens))
+                prefill_seconds.append(plain_generate(model, prompt, tokens))
         else:
             first = time.perf_counter()
             prefix = prefix_extend(model, None, prompts[0][:shared])
@@ -174,7 +174,7 @@ def run_variant(variant: str, model_dir: Path, count: int, tokens: int) -> dict:
     }
 
 
-def _plain_generate(model, prompt: list[int], tokens: int) -> float:
+def plain_generate(model, prompt: list[int], tokens: int) -> float:
     """One plain `generate`; returns the time to its first token (the prefill)."""
     import torch
     from transformers.generation.streamers import BaseStreamer
@@ -192,7 +192,7 @@ def _plain_generate(model, prompt: list[int], tokens: int) -> float:
         def end(self) -> None:
             return
 
-    ids = torch.tensor([prompt])
+    ids = torch.tensor([prompt], device=model.device)
     streamer = FirstToken()
     started = time.perf_counter()
     model.generate(
