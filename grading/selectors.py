@@ -93,20 +93,6 @@ SUBMISSION_SORTS = {
 }
 NOT_GRADED = "not_graded"
 NOT_GRADED_LABEL = "Not graded"
-# Columns a list of submissions never shows: the student's text and the run's trace and answer
-# are kilobytes per row.
-SUBMISSION_LIST_DEFERRED = (
-    "text",
-    "latest_run__reasoning_trace",
-    "latest_run__raw_answer",
-    "latest_run__feedback",
-    "latest_run__model_snapshot",
-    "latest_run__samples",
-    "latest_run__spread",
-    "latest_run__error",
-    "latest_run__error_history",
-    "review__comment",
-)
 
 
 def submission_list_for_assignment(
