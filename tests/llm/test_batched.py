@@ -44,15 +44,19 @@ SUBMISSIONS = (
 )
 
 
+# Exactness is shown in float32: in bfloat16, which "auto" picks on CPUs that compute in it,
+# the two paths' different roundings can flip a near tie between tokens.
 @pytest.fixture(scope="module")
 def backend(tiny_model_dir: Path) -> TransformersBackend:
-    return TransformersBackend(ModelSpec(backend="transformers", model=str(tiny_model_dir)))
+    return TransformersBackend(
+        ModelSpec(backend="transformers", model=str(tiny_model_dir), dtype="float32")
+    )
 
 
 @pytest.fixture(scope="module")
 def closing_backend(thought_closing_qwen_dir: Path) -> TransformersBackend:
     return TransformersBackend(
-        ModelSpec(backend="transformers", model=str(thought_closing_qwen_dir))
+        ModelSpec(backend="transformers", model=str(thought_closing_qwen_dir), dtype="float32")
     )
 
 

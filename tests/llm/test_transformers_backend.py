@@ -246,6 +246,38 @@ def test_unknown_device_or_dtype_is_a_permanent_error(
     assert "Unknown" in str(caught.value)
 
 
+CPUINFO_FLAGS = "fpu sse2 avx2 avx512f avx512_vnni"
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (CPUINFO_FLAGS, False),
+        (f"{CPUINFO_FLAGS} avx512_bf16", True),
+        (f"{CPUINFO_FLAGS} amx_bf16 amx_tile", True),
+    ],
+)
+def test_the_cpu_computes_in_bfloat16_only_with_its_instructions(
+    tmp_path: Path, flags: str, expected: bool
+) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n\n")
+
+    assert transformers_local.cpu_computes_in_bfloat16(cpuinfo) is expected
+    assert transformers_local.cpu_computes_in_bfloat16(tmp_path / "missing") is False
+
+
+@pytest.mark.parametrize(("bfloat16_cpu", "expected"), [(True, "bfloat16"), (False, "float32")])
+def test_auto_dtype_on_a_cpu_is_bfloat16_only_where_the_cpu_computes_in_it(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, bfloat16_cpu: bool, expected: str
+) -> None:
+    monkeypatch.setattr(transformers_local, "cpu_computes_in_bfloat16", lambda: bfloat16_cpu)
+
+    backend = TransformersBackend(ModelSpec(backend="transformers", model=str(tiny_model_dir)))
+
+    assert str(backend.model.dtype) == f"torch.{expected}"
+
+
 @pytest.mark.parametrize(
     ("quantization", "expected"),
     [
