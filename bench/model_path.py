@@ -66,12 +66,12 @@ WORDS = (
 )
 
 
-def build_model(folder: Path) -> None:
+def build_model(folder: Path, config: dict = QWEN3_0_6B) -> None:
     import torch
     from transformers import AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
 
     torch.manual_seed(SEED)
-    Qwen3ForCausalLM(Qwen3Config(**QWEN3_0_6B)).save_pretrained(folder)
+    Qwen3ForCausalLM(Qwen3Config(**config)).save_pretrained(folder)
     AutoTokenizer.from_pretrained(TOKENIZER_DIR).save_pretrained(folder)
 
 

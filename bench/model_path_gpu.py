@@ -34,8 +34,7 @@ from bench.common import machine_info, write_results  # noqa: E402
 from bench.model_path import (  # noqa: E402
     GENERATED_TOKENS,
     QWEN3_0_6B,
-    SEED,
-    TOKENIZER_DIR,
+    build_model,
     plain_generate,
     prompts_for,
 )
@@ -65,15 +64,6 @@ TINY = {
     "num_key_value_heads": 2,
     "head_dim": 16,
 }
-
-
-def build_model(folder: Path, config: dict) -> None:
-    import torch
-    from transformers import AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
-
-    torch.manual_seed(SEED)
-    Qwen3ForCausalLM(Qwen3Config(**config)).save_pretrained(folder)
-    AutoTokenizer.from_pretrained(TOKENIZER_DIR).save_pretrained(folder)
 
 
 def measure(model_dir: Path, device: str, dtype: str, batch_sizes: list[int], tokens: int) -> dict:

@@ -294,9 +294,6 @@ class Submission(models.Model):
         "skipped_files": "Files skipped",
     }
 
-    def flag_labels(self) -> list[str]:
-        return self.labels_of(self.flags)
-
     @classmethod
     def labels_of(cls, flags: dict) -> list[str]:
         return [cls.FLAG_LABELS.get(flag, flag) for flag in flags]

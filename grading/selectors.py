@@ -205,10 +205,7 @@ def _dashboard_row(row: dict) -> DashboardRow:
         final_total=row["final_total"],
         approved=row["review__approved_at"] is not None,
         released=bool(row["review__released"]),
-        flags=[
-            *Submission.labels_of(row["flags"]),
-            *GradingRun.labels_of(row["latest_run__flags"] or []),
-        ],
+        flags=flag_labels(submission_flags=row["flags"], run_flags=row["latest_run__flags"] or []),
     )
 
 
@@ -225,9 +222,13 @@ def _final_total() -> Subquery:
 
 
 def submission_flags(submission: Submission) -> list[str]:
+    run = submission.latest_run
+    return flag_labels(submission_flags=submission.flags, run_flags=run.flags if run else [])
+
+
+def flag_labels(*, submission_flags: dict, run_flags: list[str]) -> list[str]:
     """Everything worth an educator's attention: the file's flags and the AI run's."""
-    run_flags = submission.latest_run.flag_labels() if submission.latest_run else []
-    return [*submission.flag_labels(), *run_flags]
+    return [*Submission.labels_of(submission_flags), *GradingRun.labels_of(run_flags)]
 
 
 def neighbours_in_assignment(*, submission: Submission) -> tuple[int | None, int | None]:
