@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from grading.vocabulary import Provenance
+
 
 class Course(models.Model):
     code = models.CharField(max_length=32, unique=True)
@@ -404,6 +406,10 @@ class GradingRun(models.Model):
     queued_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set on runs that try a model profile on a calibration set; they never become a grade.
+    evaluation = models.ForeignKey(
+        "Evaluation", on_delete=models.CASCADE, null=True, blank=True, related_name="runs"
+    )
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -467,9 +473,25 @@ class Review(models.Model):
     released = models.BooleanField(default=False)
     released_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # How the points came to be (grading/vocabulary.py); agreement counts human judgments only.
+    provenance = models.CharField(
+        max_length=16,
+        choices=[(item.value, item.label) for item in Provenance],
+        default=Provenance.UNKNOWN,
+    )
+    # An imported label that judged the work as a whole: one band applied to every criterion.
+    holistic = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"Review of {self.submission}"
+
+    @property
+    def provenance_label(self) -> str:
+        return Provenance(self.provenance).label
+
+    @property
+    def is_human_judgment(self) -> bool:
+        return Provenance(self.provenance).is_human_judgment
 
     @property
     def total(self) -> int:
@@ -509,6 +531,14 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        constraints = [
+            # "Opened for review" is recorded once per educator (services.reviews).
+            models.UniqueConstraint(
+                fields=["submission", "actor"],
+                condition=Q(action="opened"),
+                name="opened_once_per_actor",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.field} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
@@ -560,3 +590,51 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+
+class CalibrationSet(models.Model):
+    """Work that is already marked, brought in to measure a model before trusting it.
+
+    Its assignment holds the task, the rubric version and the submissions; their students are
+    pseudonyms made for the set (never enrolled, never able to log in) and every submission has a
+    review with provenance "imported". Its assignment is never shown to students.
+    """
+
+    assignment = models.OneToOneField(
+        Assignment, on_delete=models.CASCADE, related_name="calibration_set"
+    )
+    name = models.CharField(max_length=200)
+    source = models.CharField(max_length=200, blank=True, help_text="The file it came from.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Evaluation(models.Model):
+    """One model profile tried on a calibration set: its runs, compared with the set's labels."""
+
+    calibration_set = models.ForeignKey(
+        CalibrationSet, on_delete=models.CASCADE, related_name="evaluations"
+    )
+    # None: the settings' default model. The runs keep the exact settings in their snapshots.
+    model_profile = models.ForeignKey(
+        ModelProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    profile_name = models.CharField(max_length=100)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.profile_name} on {self.calibration_set}"

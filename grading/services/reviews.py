@@ -20,6 +20,7 @@ from grading.models import (
 )
 from grading.services.analytics import agreement_for_assignment
 from grading.services.notifications import notify_grade_released
+from grading.vocabulary import Provenance
 
 MAX_COMMENT_CHARS = 5000
 # What makes an AI grade unfit to leave without a person reading it: signs that the student
@@ -53,6 +54,35 @@ def needs_individual_review(*, submission: Submission) -> bool:
     )
 
 
+OPENED = "opened"  # the audit action that records an educator reading the submission
+
+
+def submission_opened(*, submission: Submission, actor) -> None:
+    """Record, once per educator, that they opened the submission to review it.
+
+    Approving the AI's points counts as a person's judgment only after this (see
+    review_provenance); the audit history shows who opened it and when.
+    """
+    # One statement whether or not it was opened before (a unique constraint drops repeats).
+    AuditEvent.objects.bulk_create(
+        [AuditEvent(submission=submission, actor=actor, action=OPENED)], ignore_conflicts=True
+    )
+
+
+def review_provenance(
+    *, submission: Submission, points: Mapping[int, int], initial: Mapping[int, int]
+) -> Provenance:
+    """How points saved one by one came to be: changed from the AI's, or the AI's kept.
+
+    Keeping the AI's points is an approval only where an educator opened the submission;
+    otherwise (a script through the API, say) it is a rubber stamp and says so.
+    """
+    if not initial or any(initial.get(pk) != value for pk, value in points.items()):
+        return Provenance.EDITED
+    opened = AuditEvent.objects.filter(submission=submission, action=OPENED).exists()
+    return Provenance.APPROVED if opened else Provenance.UNOPENED
+
+
 def _audit(*, submission: Submission, actor, action: str, field: str = "", old="", new="") -> None:
     AuditEvent.objects.create(
         submission=submission,
@@ -72,8 +102,13 @@ def review_save(
     points: Mapping[int, int],
     comments: Mapping[int, str],
     comment: str,
+    provenance: Provenance | None = None,
 ) -> Review:
-    """Store the educator's points per criterion id and comments; every change is audited."""
+    """Store the educator's points per criterion id and comments; every change is audited.
+
+    `provenance` is given by callers that save without a person choosing these points (bulk and
+    automatic release, imported labels); otherwise it follows from the points (review_provenance).
+    """
     submission = Submission.objects.select_for_update().get(pk=submission.pk)
     criteria: list[Criterion] = list(review_rubric_version(submission=submission).criteria.all())
     for criterion in criteria:
@@ -134,6 +169,21 @@ def review_save(
             new=comment,
         )
         review.comment = comment
+    if provenance is None:
+        provenance = review_provenance(
+            submission=submission,
+            points={criterion.pk: points[criterion.pk] for criterion in criteria},
+            initial=initial,
+        )
+    if provenance != review.provenance:
+        _audit(
+            submission=submission,
+            actor=actor,
+            action="provenance",
+            old=Provenance(review.provenance).label if not created else "",
+            new=provenance.label,
+        )
+        review.provenance = provenance
     review.save()
     return review
 
@@ -199,6 +249,7 @@ def reviews_release_bulk(
                     points=ai_points,
                     comments={},
                     comment=review.comment if review else "",
+                    provenance=Provenance.BULK,
                 )
             if not review.released:
                 review_release(review=review, actor=actor)
@@ -219,5 +270,12 @@ def review_auto_release(*, submission: Submission) -> Review | None:
     points = review_initial_points(submission=submission)
     if not points:
         return None
-    review = review_save(submission=submission, actor=None, points=points, comments={}, comment="")
+    review = review_save(
+        submission=submission,
+        actor=None,
+        points=points,
+        comments={},
+        comment="",
+        provenance=Provenance.AUTO,
+    )
     return review_release(review=review, actor=None)

@@ -35,6 +35,7 @@ from grading.services.reviews import (
     review_rubric_version,
     review_save,
     reviews_release_bulk,
+    submission_opened,
 )
 from grading.services.rubrics import rubric_create
 from grading.services.users import roster_import
@@ -260,6 +261,8 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
     submission = found(
         selectors.submission_for_educator(user=request.user, submission_id=submission_id)
     )
+    if request.method == "GET":
+        submission_opened(submission=submission, actor=request.user)
     run = submission.latest_run
     if run is not None:
         # The AI's points and the results shown both read run.results: fetch them once.

@@ -19,6 +19,7 @@ from grading.api.serializers import SubmissionDetailSerializer, SubmissionSerial
 from grading.api.views.assignments import assignment_for_member
 from grading.errors import ApplicationError
 from grading.models import Assignment, GradingRun, Submission
+from grading.services.reviews import submission_opened
 from grading.services.submissions import Outcome, submission_create, submission_import
 
 
@@ -210,4 +211,7 @@ class SubmissionDetailView(generics.GenericAPIView):
     )
     def get(self, request: Request, submission_id: int) -> Response:
         submission, teaches = submission_for_member(request.user, submission_id)
+        if teaches:
+            # Reading the text through the API is opening it, as the review page is.
+            submission_opened(submission=submission, actor=request.user)
         return Response(SubmissionDetailSerializer(submission, context={"educator": teaches}).data)
