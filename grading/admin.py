@@ -232,11 +232,33 @@ class CriterionReviewInline(admin.TabularInline):
 
 @admin.register(models.Review)
 class ReviewAdmin(admin.ModelAdmin):
-    list_display = ["submission", "approved_by", "released", "released_at"]
-    list_filter = ["released", "submission__assignment__course"]
+    list_display = ["submission", "provenance", "approved_by", "released", "released_at"]
+    list_filter = ["released", "provenance", "submission__assignment__course"]
     search_fields = ["submission__student__username"]
-    readonly_fields = ["submission", "based_on_run", "approved_at", "released_at"]
+    readonly_fields = [
+        "submission",
+        "based_on_run",
+        "provenance",
+        "holistic",
+        "approved_at",
+        "released_at",
+    ]
     inlines = [CriterionReviewInline]
+
+
+@admin.register(models.CalibrationSet)
+class CalibrationSetAdmin(admin.ModelAdmin):
+    list_display = ["name", "assignment", "source", "created_by", "created_at"]
+    list_filter = ["assignment__course"]
+    search_fields = ["name", "source"]
+    readonly_fields = ["assignment", "created_by", "created_at"]
+
+
+@admin.register(models.Evaluation)
+class EvaluationAdmin(admin.ModelAdmin):
+    list_display = ["calibration_set", "profile_name", "requested_by", "created_at"]
+    list_filter = ["calibration_set"]
+    readonly_fields = ["calibration_set", "model_profile", "profile_name", "requested_by"]
 
 
 @admin.register(models.RegradeRequest)

@@ -80,6 +80,17 @@ urlpatterns = [
         reports.run_trace,
         name="run_trace",
     ),
+    path("courses/<int:course_id>/agreement/", reports.course_agreement, name="course_agreement"),
+    path(
+        "rubric-versions/<int:version_id>/agreement/",
+        reports.rubric_version_agreement,
+        name="rubric_version_agreement",
+    ),
+    path(
+        "model-profiles/<int:profile_id>/agreement/",
+        reports.profile_agreement,
+        name="profile_agreement",
+    ),
     path("rubrics/", rubrics.rubric_list, name="rubric_list"),
     path("rubrics/import/", rubrics.rubric_import_page, name="rubric_import"),
     path("rubrics/<int:rubric_id>/edit/", rubrics.rubric_edit, name="rubric_edit"),

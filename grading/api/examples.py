@@ -228,12 +228,28 @@ AGREEMENT = {
     "exact": 0.75,
     "within_one_level": 1.0,
     "mean_absolute_difference": 0.33,
+    "mean_signed_difference": -0.17,
     "quadratic_weighted_kappa": 0.82,
+    "kappa_interval": [0.61, 0.95],
+    "warning": "Only 12 pairs: a rough figure, see its 95% interval.",
 }
 ANALYTICS = {
+    "judged": 12,
     "reviewed": 12,
+    "holistic": 0,
+    "total": AGREEMENT,
     "overall": AGREEMENT,
-    "criteria": [{"criterion_id": 11, "key": "C1", "title": "Correctness", **AGREEMENT}],
+    "criteria": [
+        {
+            "criterion_id": 11,
+            "key": "C1",
+            "title": "Correctness",
+            "levels": ["Good", "Poor"],
+            "confusion": [[8, 1], [2, 1]],
+            **AGREEMENT,
+        }
+    ],
+    "left_out": {"Released in bulk, unopened": 20},
 }
 GRADEBOOK_ROW = {
     "student": USER,

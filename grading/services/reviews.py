@@ -224,14 +224,15 @@ def reviews_release_bulk(
     """
     threshold = assignment.min_agreement_for_bulk_release
     if threshold is not None:
-        agreement = agreement_for_assignment(assignment=assignment)
-        kappa = agreement["overall"].quadratic_weighted_kappa
-        if agreement["reviewed"] == 0 or kappa is None or kappa < threshold:
-            shown = "no reviewed submissions yet" if not agreement["reviewed"] else f"{kappa:.2f}"
+        overall = agreement_for_assignment(assignment=assignment).overall
+        kappa = overall.quadratic_weighted_kappa
+        if kappa is None or kappa < threshold:
+            shown = overall.warning if kappa is None else f"it is {kappa:.2f}."
             raise ApplicationError(
                 f"Bulk release needs AI–educator agreement (quadratic weighted kappa) of at "
-                f"least {threshold:.2f} on reviewed submissions; it is {shown}. Review more "
-                f"submissions one by one first."
+                f"least {threshold:.2f} on grades an educator judged one by one; {shown} "
+                f"Review more submissions one by one first (bulk and automatic releases do "
+                f"not count)."
             )
     released = 0
     for submission in submissions:

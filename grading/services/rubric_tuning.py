@@ -14,8 +14,10 @@ from django.db import transaction
 
 from grading.errors import ApplicationError
 from grading.models import Assignment, Criterion, GradingRun, Review, RubricVersion, Submission
-from grading.services.analytics import Agreement, agreement_of
+from grading.services.agreement import Agreement, RatingPair, agreement_of
+from grading.services.analytics import level_pair
 from grading.services.grading import grading_run_request
+from grading.vocabulary import HUMAN_JUDGMENTS
 
 
 def _same_rubric(assignment: Assignment, rubric_version: RubricVersion) -> None:
@@ -61,10 +63,16 @@ def assignment_rubric_switch(
     return _request_each(newest_attempts(assignment=assignment), requested_by=actor)
 
 
+def _human_judged(reviews):
+    """Approved reviews that are a person's judgment (never bulk or automatic releases)."""
+    return reviews.filter(approved_at__isnull=False, provenance__in=HUMAN_JUDGMENTS)
+
+
 def reviewed_submissions(*, assignment: Assignment) -> list[Submission]:
-    """Submissions whose review an educator approved (or released): the tuning set."""
+    """Submissions whose grade an educator judged one by one: the tuning set."""
+    judged = _human_judged(Review.objects.filter(submission__assignment=assignment))
     return list(
-        Submission.objects.filter(assignment=assignment, review__approved_at__isnull=False)
+        Submission.objects.filter(review__in=judged)
         .select_related("student", "review")
         .order_by("student__username", "-attempt")
     )
@@ -128,16 +136,12 @@ def rubric_compare(
     return {"orders": orders, "rows": rows}
 
 
-def _nearest_level(levels: list, points: int) -> int:
-    return min(range(len(levels)), key=lambda i: (abs(levels[i].points - points), i))
-
-
 def _agreement_with(
     version: RubricVersion, reviews: list[Review]
 ) -> list[tuple[Criterion, Agreement]]:
     """Per criterion of `version`: its latest AI runs against the educator's points (by order)."""
     criteria = list(version.criteria.prefetch_related("levels").order_by("order"))
-    pairs: dict[int, list[tuple[int, int, int, int]]] = {c.order: [] for c in criteria}
+    pairs: dict[int, list[RatingPair]] = {c.order: [] for c in criteria}
     levels_of = {c.order: list(c.levels.all()) for c in criteria}
     for review in reviews:
         run = latest_result_run(submission=review.submission, rubric_version=version)
@@ -149,15 +153,7 @@ def _agreement_with(
             levels = levels_of.get(order)
             if order not in educator or not levels:
                 continue
-            labels = [level.label for level in levels]
-            ai_level = (
-                labels.index(result.level_label)
-                if result.level_label in labels
-                else _nearest_level(levels, result.points)
-            )
-            pairs[order].append(
-                (ai_level, _nearest_level(levels, educator[order]), result.points, educator[order])
-            )
+            pairs[order].append(level_pair(levels, result, educator[order]))
     return [(c, agreement_of(pairs[c.order], len(levels_of[c.order]))) for c in criteria]
 
 
@@ -165,7 +161,7 @@ def tuning_agreement(*, assignment: Assignment, candidate: RubricVersion) -> dic
     """Agreement with the educators' grades, current version beside the candidate, by order."""
     _same_rubric(assignment, candidate)
     reviews = list(
-        Review.objects.filter(submission__assignment=assignment, approved_at__isnull=False)
+        _human_judged(Review.objects.filter(submission__assignment=assignment))
         .select_related("submission")
         .prefetch_related("criteria__criterion")
     )

@@ -7,13 +7,21 @@ from django.shortcuts import render
 from django.utils.text import slugify
 
 from grading import selectors
-from grading.services.analytics import agreement_for_assignment
+from grading.models import Course, ModelProfile, RubricVersion
+from grading.permissions import is_admin
+from grading.services.analytics import (
+    agreement_for_assignment,
+    agreement_for_course,
+    agreement_for_profile,
+    agreement_for_rubric_version,
+)
 from grading.services.gradebook import (
     canvas_gradebook_csv,
     gradebook_csv,
     gradebook_for_assignment,
     moodle_gradebook_csv,
 )
+from grading.services.grading import model_profile_for
 from grading.views.educator import found, require_educator
 
 # ?format= values of the gradebook download → (CSV writer, file name suffix).
@@ -56,7 +64,56 @@ def assignment_analytics(request: HttpRequest, assignment_id: int) -> HttpRespon
             "course": assignment.course,
             "distribution": selectors.score_distribution(assignment=assignment),
             "agreement": agreement_for_assignment(assignment=assignment),
+            "profile": model_profile_for(assignment=assignment),
         },
+    )
+
+
+def _pooled(request: HttpRequest, *, title: str, scope: str, report) -> HttpResponse:
+    return render(
+        request, "grading/agreement.html", {"title": title, "scope": scope, "report": report}
+    )
+
+
+def course_agreement(request: HttpRequest, course_id: int) -> HttpResponse:
+    require_educator(request)
+    course = found(selectors.course_for_educator(user=request.user, course_id=course_id))
+    return _pooled(
+        request,
+        title=f"Agreement over {course.code}",
+        scope=f"every assignment of {course.code} {course.title}",
+        report=agreement_for_course(course=course),
+    )
+
+
+def _readable_courses(request: HttpRequest):
+    """Pooled figures cover only the courses the reader teaches (all of them for an admin)."""
+    return selectors.taught_by(Course.objects.all(), user=request.user, course="")
+
+
+def rubric_version_agreement(request: HttpRequest, version_id: int) -> HttpResponse:
+    require_educator(request)
+    version = found(RubricVersion.objects.select_related("rubric").filter(pk=version_id).first())
+    return _pooled(
+        request,
+        title=f"Agreement over {version}",
+        scope=f"every assignment graded with {version}"
+        + ("" if is_admin(request.user) else " in the courses you teach"),
+        report=agreement_for_rubric_version(
+            rubric_version=version, courses=_readable_courses(request)
+        ),
+    )
+
+
+def profile_agreement(request: HttpRequest, profile_id: int) -> HttpResponse:
+    require_educator(request)
+    profile = found(ModelProfile.objects.filter(pk=profile_id).first())
+    return _pooled(
+        request,
+        title=f"Agreement of the model profile {profile.name}",
+        scope=f"every grade the profile {profile.name} gave"
+        + ("" if is_admin(request.user) else " in the courses you teach"),
+        report=agreement_for_profile(profile=profile, courses=_readable_courses(request)),
     )
 
 

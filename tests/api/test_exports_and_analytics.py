@@ -8,7 +8,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from grading.services.analytics import agreement_of, quadratic_weighted_kappa
+from grading.services.agreement import RatingPair, agreement_of, quadratic_weighted_kappa
 from grading.services.gradebook import csv_safe
 from grading.services.reviews import review_approve, review_save
 from tests.api.conftest import api_for, save_review
@@ -59,24 +59,37 @@ def test_quadratic_weighted_kappa_matches_known_values():
 
 
 def test_agreement_figures_from_level_pairs():
-    # (ai level, educator level, ai points, educator points)
-    figures = agreement_of([(0, 0, 4, 4), (0, 1, 4, 2), (2, 0, 0, 4)], categories=3)
+    pairs = [RatingPair(0, 0, 4, 4), RatingPair(0, 1, 4, 2), RatingPair(2, 0, 0, 4)]
+    figures = agreement_of(pairs, categories=3)
     assert figures.count == 3
     assert figures.exact == pytest.approx(1 / 3)
     assert figures.within_one_level == pytest.approx(2 / 3)
     assert figures.mean_absolute_difference == pytest.approx((0 + 2 + 4) / 3)
+    assert figures.mean_signed_difference == pytest.approx((0 + 2 - 4) / 3)
+    # Three pairs are too few for a kappa worth reading: none is given, and the API says why.
+    assert figures.quadratic_weighted_kappa is None
+    assert "Not enough data" in figures.warning
 
 
-def test_analytics_compare_approved_reviews_with_the_ai(graded, educator, assignment):
+def test_analytics_compare_human_judged_reviews_with_the_ai(graded, educator, assignment):
     client = api_for(educator)
     url = reverse("api_analytics", args=[assignment.pk])
-    assert client.get(url).json()["reviewed"] == 0  # nothing approved yet
-    review = save_review(graded, educator)  # the educator keeps the AI's points
+    assert client.get(url).json()["judged"] == 0  # nothing approved yet
+    review = save_review(graded, educator)  # the AI's points kept, the text never read
     review_approve(review=review, actor=educator)
     body = client.get(url).json()
-    assert body["reviewed"] == 1
+    assert body["judged"] == 0
+    assert body["left_out"] == {"Approved without opening": 1}
+    # Reading the submission through the API is opening it: keeping the AI's points is then
+    # the educator's judgment.
+    client.get(reverse("api_submission", args=[graded.pk]))
+    save_review(graded, educator)
+    body = client.get(url).json()
+    assert body["judged"] == body["reviewed"] == 1
+    assert body["left_out"] == {}
     assert body["overall"]["exact"] == 1.0
     assert body["overall"]["mean_absolute_difference"] == 0.0
+    assert body["overall"]["quadratic_weighted_kappa"] is None  # two pairs: not enough data
     assert [c["key"] for c in body["criteria"]] == ["C1", "C2"]
     # Changing one criterion by a whole level shows up in that criterion's figures.
     criterion = assignment.rubric_version.criteria.get(order=1)
@@ -86,3 +99,4 @@ def test_analytics_compare_approved_reviews_with_the_ai(graded, educator, assign
     first = client.get(url).json()["criteria"][0]
     assert first["exact"] == 0.0
     assert first["mean_absolute_difference"] > 0
+    assert sum(map(sum, first["confusion"])) == 1

@@ -5,7 +5,7 @@ import pytest
 from grading.errors import ApplicationError
 from grading.models import CriterionResult, GradingRun
 from grading.services.grading import grading_run_execute, grading_run_request
-from grading.services.reviews import review_approve, review_save
+from grading.services.reviews import review_approve, review_save, submission_opened
 from grading.services.rubric_library import (
     CSV_COLUMNS,
     rubric_csv_criteria,
@@ -45,7 +45,9 @@ def graded(submission, educator, **kwargs) -> GradingRun:
 
 
 def approved_with_ai_points(submission, educator):
+    """The educator opens the submission, keeps the AI's points and approves them."""
     submission.refresh_from_db()
+    submission_opened(submission=submission, actor=educator)
     points = {r.criterion_id: r.points for r in submission.latest_run.results.all()}
     review = review_save(
         submission=submission, actor=educator, points=points, comments={}, comment=""

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from grading.models import Enrolment, GradingRun, Review, Submission
+from grading.services.analytics import agreement_for_assignment
 from grading.services.courses import enrolment_set
 from grading.services.grading import grading_run_execute, grading_run_request
 from grading.services.reviews import review_approve, review_save
@@ -66,23 +67,72 @@ def test_bulk_release_releases_ai_grades_and_reviews_of_selected_rows_only(
     assert not Review.objects.filter(submission=other).exists()
 
 
-def test_bulk_release_waits_for_the_required_agreement(assignment, graded_class, educator):
+@pytest.fixture
+def four_graded(assignment, graded_class, educator, make_user, make_submission):
+    """Four students graded by the AI: the two of graded_class and two more."""
+    submissions = list(graded_class)
+    for name in ("third", "fourth"):
+        user = make_user(name)
+        enrolment_set(course=assignment.course, user=user, role=Enrolment.Role.STUDENT)
+        submission = make_submission(assignment, user, f"{name} essay")
+        grading_run_execute(
+            run_id=grading_run_request(submission=submission, requested_by=educator).pk
+        )
+        submission.refresh_from_db()
+        submissions.append(submission)
+    return submissions
+
+
+def _judge_one_by_one(client, submission, educator) -> None:
+    """Open the review page, keep the AI's points and approve: an educator's judgment."""
+    client.get(reverse("submission_review", args=[submission.pk]))
+    ai_points = {r.criterion_id: r.points for r in submission.latest_run.results.all()}
+    review = review_save(
+        submission=submission, actor=educator, points=ai_points, comments={}, comment=""
+    )
+    review_approve(review=review, actor=educator)
+
+
+def test_bulk_release_waits_for_the_required_agreement(assignment, four_graded, educator):
+    graded_class = four_graded
     assignment.min_agreement_for_bulk_release = 0.8
     assignment.save()
+    client = client_for(educator)
     url = reverse("release_selected", args=[assignment.pk])
-    response = client_for(educator).post(url, {"selected": [graded_class[0].pk]}, follow=True)
+    response = client.post(url, {"selected": [graded_class[0].pk]}, follow=True)
     assert "Bulk release needs AI–educator agreement" in response.content.decode()
     assert not Review.objects.filter(released=True).exists()
 
-    # The educator reviews one submission and agrees with the AI exactly: kappa 1.0.
-    first = graded_class[0]
-    ai_points = {r.criterion_id: r.points for r in first.latest_run.results.all()}
-    review = review_save(
-        submission=first, actor=educator, points=ai_points, comments={}, comment=""
-    )
-    review_approve(review=review, actor=educator)
-    client_for(educator).post(url, {"selected": [graded_class[1].pk]})
-    assert Review.objects.get(submission=graded_class[1]).released
+    # Two grades judged one by one give four criterion pairs: still too few for a kappa.
+    for submission in graded_class[:2]:
+        _judge_one_by_one(client, submission, educator)
+    response = client.post(url, {"selected": [graded_class[3].pk]}, follow=True)
+    assert "Not enough data" in response.content.decode()
+    assert not Review.objects.filter(released=True).exists()
+
+    # A third makes six pairs, all agreeing with the AI: kappa 1.0, bulk release opens.
+    _judge_one_by_one(client, graded_class[2], educator)
+    client.post(url, {"selected": [graded_class[3].pk]})
+    assert Review.objects.get(submission=graded_class[3]).released
+
+
+def test_bulk_releases_never_count_towards_the_agreement_they_are_gated_on(
+    assignment, four_graded, educator
+):
+    graded_class = four_graded
+    """Released unopened, the AI's own points would agree with themselves: kappa 1 from nothing."""
+    client = client_for(educator)
+    url = reverse("release_selected", args=[assignment.pk])
+    client.post(url, {"selected": [s.pk for s in graded_class]})
+    assert Review.objects.filter(released=True, provenance="bulk").count() == len(graded_class)
+    assignment.min_agreement_for_bulk_release = 0.5
+    assignment.save()
+    report = agreement_for_assignment(assignment=assignment)
+    assert report.judged == 0
+    assert report.left_out == {"Released in bulk, unopened": len(graded_class)}
+    page = client.get(reverse("assignment_analytics", args=[assignment.pk])).content.decode()
+    assert f"Left out: {len(graded_class)} grade(s)" in page
+    assert "Released in bulk, unopened: " in page
 
 
 def test_the_gradebook_csv_has_a_row_per_student_and_defuses_formulas(
@@ -100,16 +150,12 @@ def test_the_gradebook_csv_has_a_row_per_student_and_defuses_formulas(
 
 
 def test_analytics_shows_distribution_and_agreement(assignment, graded_class, educator):
-    first = graded_class[0]
-    ai_points = {r.criterion_id: r.points for r in first.latest_run.results.all()}
-    review = review_save(
-        submission=first, actor=educator, points=ai_points, comments={}, comment=""
-    )
-    review_approve(review=review, actor=educator)
+    _judge_one_by_one(client_for(educator), graded_class[0], educator)
     page = client_for(educator).get(reverse("assignment_analytics", args=[assignment.pk]))
     content = page.content.decode()
-    assert "Over 1 reviewed submission(s)" in content
+    assert "Over 1 grade(s) a person judged" in content
     assert "C1 Correctness" in content and "C2 Clarity" in content
+    assert "not enough data" in content  # two pairs: no kappa, said in words
 
 
 def test_reports_are_closed_to_other_courses(assignment, outsider_educator, student):

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from grading.models import GradingRun, Rubric, RubricVersion
 from grading.services.grading import grading_run_execute, grading_run_request
-from grading.services.reviews import review_approve, review_save
+from grading.services.reviews import review_approve, review_save, submission_opened
 from grading.services.rubric_library import CSV_COLUMNS
 from grading.services.rubrics import rubric_create, rubric_version_create
 from tests.conftest import client_for, two_criteria
@@ -218,6 +218,7 @@ def version_2(rubric_version, educator):
 def reviewed(submission, educator):
     run = grading_run_request(submission=submission, requested_by=educator)
     grading_run_execute(run_id=run.pk)
+    submission_opened(submission=submission, actor=educator)  # as the review page records
     points = {r.criterion_id: r.points for r in run.results.all()}
     review = review_save(
         submission=submission, actor=educator, points=points, comments={}, comment=""

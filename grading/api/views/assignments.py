@@ -15,7 +15,7 @@ from grading.api import examples as ex
 from grading.api.common import CSVRenderer, found, require_educator
 from grading.api.serializers import AssignmentSerializer, UserSerializer
 from grading.models import Assignment
-from grading.services.analytics import Agreement, agreement_for_assignment
+from grading.services.analytics import agreement_for_assignment
 from grading.services.gradebook import gradebook_csv, gradebook_for_assignment
 from grading.services.grading import grading_runs_request_for_assignment
 from grading.services.pipeline import (
@@ -219,56 +219,63 @@ class GradebookCSVView(generics.GenericAPIView):
 
 
 class AgreementSerializer(serializers.Serializer):
-    count = serializers.IntegerField(help_text="Pairs of AI and educator grades compared.")
+    count = serializers.IntegerField(help_text="Pairs of AI and human grades compared (n).")
     exact = serializers.FloatField(allow_null=True, help_text="Share on the same level.")
     within_one_level = serializers.FloatField(allow_null=True)
-    mean_absolute_difference = serializers.FloatField(allow_null=True, help_text="In points.")
-    quadratic_weighted_kappa = serializers.FloatField(allow_null=True)
+    mean_absolute_difference = serializers.FloatField(
+        allow_null=True, help_text="In points (totals: in percent of the maximum)."
+    )
+    mean_signed_difference = serializers.FloatField(
+        allow_null=True, help_text="AI minus person: above 0 the AI is lenient, below 0 harsh."
+    )
+    quadratic_weighted_kappa = serializers.FloatField(
+        allow_null=True, help_text="Null when there are too few pairs to mean anything."
+    )
+    kappa_interval = serializers.ListField(
+        child=serializers.FloatField(),
+        allow_null=True,
+        help_text="Bootstrap 95% interval of the kappa, [low, high].",
+    )
+    warning = serializers.CharField(
+        allow_blank=True, help_text="Why the figure is missing or rough, when it is."
+    )
 
 
 class CriterionAgreementSerializer(AgreementSerializer):
     criterion_id = serializers.IntegerField()
     key = serializers.CharField()
     title = serializers.CharField()
+    levels = serializers.ListField(child=serializers.CharField(), help_text="Best level first.")
+    confusion = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="Counts by AI level (rows) and human level (columns), best first.",
+    )
 
 
 class AnalyticsSerializer(serializers.Serializer):
-    reviewed = serializers.IntegerField(help_text="Approved reviews based on an AI grade.")
-    overall = AgreementSerializer()
+    judged = serializers.IntegerField(
+        help_text="Grades a person judged (edited, opened and approved, or imported labels)."
+    )
+    reviewed = serializers.IntegerField(help_text="The same number, under its older name.")
+    holistic = serializers.IntegerField(help_text="Of those, imported one-band labels.")
+    total = AgreementSerializer(help_text="On totals, as tenths of the maximum.")
+    overall = AgreementSerializer(help_text="Every criterion's pairs together.")
     criteria = CriterionAgreementSerializer(many=True)
-
-
-def _agreement(agreement: Agreement) -> dict:
-    return {
-        "count": agreement.count,
-        "exact": agreement.exact,
-        "within_one_level": agreement.within_one_level,
-        "mean_absolute_difference": agreement.mean_absolute_difference,
-        "quadratic_weighted_kappa": agreement.quadratic_weighted_kappa,
-    }
+    left_out = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Grades not counted, by reason (released in bulk, automatically, …).",
+    )
 
 
 class AnalyticsView(generics.GenericAPIView):
     @extend_schema(
         operation_id="assignments_analytics",
-        summary="How far AI grades agree with educators' approved grades, per criterion",
+        summary="How far AI grades agree with human-judged ones (bulk and auto releases left out)",
         responses=AnalyticsSerializer,
         examples=[ex.response("Agreement", ex.ANALYTICS)],
     )
     def get(self, request: Request, assignment_id: int) -> Response:
         assignment = assignment_for_teacher(request.user, assignment_id)
-        figures = agreement_for_assignment(assignment=assignment)
-        data = {
-            "reviewed": figures["reviewed"],
-            "overall": _agreement(figures["overall"]),
-            "criteria": [
-                {
-                    "criterion_id": criterion.pk,
-                    "key": criterion.key,
-                    "title": criterion.title,
-                    **_agreement(agreement),
-                }
-                for criterion, agreement in figures["criteria"]
-            ],
-        }
+        report = agreement_for_assignment(assignment=assignment)
+        data = {**report.as_dict(), "reviewed": report.judged}
         return Response(AnalyticsSerializer(data).data)
