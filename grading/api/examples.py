@@ -177,6 +177,8 @@ REVIEW = {
     "approved_at": WHEN,
     "released": False,
     "released_at": None,
+    "provenance": "edited",
+    "provenance_label": "Educator edited",
     "total": 3,
     "max_total": 4,
     "feedback": "A clear explanation.",
@@ -263,6 +265,7 @@ GRADEBOOK_ROW = {
     "max_total": 4,
     "approved": True,
     "released": False,
+    "provenance": "edited",
 }
 GRADEBOOK = {
     "assignment": 4,
@@ -271,8 +274,9 @@ GRADEBOOK = {
 }
 GRADEBOOK_CSV = (
     "Username,Name,Email,Submission,Attempt,Submitted at,AI status,AI total,"
-    "C1 Correctness (/4),Final total,Max total,Approved,Released\r\n"
-    "ada,Ada Lovelace,ada@example.edu,9,1,2026-03-02T09:30:00+00:00,succeeded,4,3,3,4,yes,no\r\n"
+    "C1 Correctness (/4),Final total,Max total,Approved,Released,Grade provenance\r\n"
+    "ada,Ada Lovelace,ada@example.edu,9,1,2026-03-02T09:30:00+00:00,succeeded,4,3,3,4,yes,no,"
+    "Educator edited\r\n"
 )
 
 

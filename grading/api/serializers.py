@@ -216,6 +216,12 @@ class ReviewSerializer(serializers.Serializer):
     approved_at = serializers.DateTimeField(allow_null=True)
     released = serializers.BooleanField()
     released_at = serializers.DateTimeField(allow_null=True)
+    provenance = serializers.CharField(
+        allow_null=True,
+        help_text="How the points came to be: edited, approved (opened and approved), unopened, "
+        "bulk, auto, imported, unknown. Educators only; null for students or before saving.",
+    )
+    provenance_label = serializers.CharField(allow_null=True)
     total = serializers.IntegerField(allow_null=True)
     max_total = serializers.IntegerField()
     feedback = serializers.CharField(allow_blank=True, help_text="The AI's overall feedback.")

@@ -8,6 +8,7 @@ import io
 from django.db.models import QuerySet
 
 from grading.models import Assignment, Criterion, GradingRun, Submission
+from grading.vocabulary import Provenance
 
 # A spreadsheet treats a cell starting with one of these as a formula; a quote makes it text.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -64,6 +65,7 @@ def gradebook_for_assignment(*, assignment: Assignment) -> dict:
                 "max_total": sum(c.max_points for c in criteria),
                 "approved": bool(review and review.approved_at),
                 "released": bool(review and review.released),
+                "provenance": review.provenance if review else None,
             }
         )
     return {"criteria": criteria, "rows": rows}
@@ -74,7 +76,7 @@ def gradebook_csv(*, gradebook: dict) -> str:
     criteria: list[Criterion] = gradebook["criteria"]
     header = ["Username", "Name", "Email", "Submission", "Attempt", "Submitted at", "AI status"]
     header += ["AI total"] + [f"{c.key} {c.title} (/{c.max_points})" for c in criteria]
-    header += ["Final total", "Max total", "Approved", "Released"]
+    header += ["Final total", "Max total", "Approved", "Released", "Grade provenance"]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([csv_safe(cell) for cell in header])
@@ -93,6 +95,7 @@ def gradebook_csv(*, gradebook: dict) -> str:
             row["max_total"],
             "yes" if row["approved"] else "no",
             "yes" if row["released"] else "no",
+            Provenance(row["provenance"]).label if row["provenance"] else "",
         ]
         writer.writerow([csv_safe(cell) for cell in cells])
     return out.getvalue()

@@ -15,7 +15,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver, reverse
 
-from grading.models import UploadBatch
+from grading.models import ModelProfile, UploadBatch
 from grading.services.grading import grading_run_execute, grading_run_request
 from grading.services.regrades import regrade_request_create
 from grading.services.reviews import review_release, review_save
@@ -88,6 +88,12 @@ MATRIX: dict[str, Route] = {
     "grading_retry_failed": Route("post", ASSIGNMENT, TEACHING),
     "gradebook_download": Route("get", ASSIGNMENT, TEACHING),
     "assignment_analytics": Route("get", ASSIGNMENT, TEACHING),
+    "course_agreement": Route("get", COURSE, TEACHING),
+    # Pooled over what the reader teaches: an outsider sees figures from their own courses.
+    "rubric_version_agreement": Route(
+        "get", lambda o: [o["assignment"].rubric_version_id], EDUCATOR_LIST
+    ),
+    "profile_agreement": Route("get", lambda o: [o["profile"].pk], EDUCATOR_LIST),
     "release_selected": Route("post", ASSIGNMENT, TEACHING),
     "grade_submission": Route("post", SUBMISSION, TEACHING),
     "cancel_submission_run": Route("post", SUBMISSION, TEACHING),
@@ -178,6 +184,7 @@ def objects(course, assignment, submission, student, educator, classmate):
         {"student": classmate.pk, "files": [SimpleUploadedFile("c.txt", b"classmate text")]},
     )
     return {
+        "profile": ModelProfile.objects.create(name="Scripted", backend="scripted", model="s"),
         "course": course,
         "assignment": assignment,
         "submission": submission,

@@ -167,6 +167,9 @@ class GradebookRowSerializer(serializers.Serializer):
     max_total = serializers.IntegerField()
     approved = serializers.BooleanField()
     released = serializers.BooleanField()
+    provenance = serializers.CharField(
+        allow_null=True, help_text="How the final points came to be (null: no review yet)."
+    )
 
 
 class GradebookSerializer(serializers.Serializer):

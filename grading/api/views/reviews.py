@@ -62,6 +62,8 @@ def review_data(submission: Submission, *, educator: bool) -> dict:
         "approved_at": review.approved_at if review else None,
         "released": bool(review and review.released),
         "released_at": review.released_at if review else None,
+        "provenance": review.provenance if review and educator else None,
+        "provenance_label": review.provenance_label if review and educator else None,
         "total": sum(points) if points and None not in points else None,
         "max_total": sum(row["max_points"] for row in rows),
         "feedback": run.feedback if succeeded else "",
