@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from grading.ingest.detect import ACCEPTED_EXTENSIONS
-from grading.models import Criterion, RubricVersion
+from grading.models import Criterion, ModelProfile, RubricVersion
 from grading.services.rubrics import CriterionInput, LevelInput
 
 MAX_TASK_CHARS = 20_000
@@ -291,3 +291,12 @@ class RubricSwitchForm(forms.Form):
         super().__init__(*args, **kwargs)
         if versions is not None:
             self.fields["version"].queryset = versions
+
+
+class EvaluationForm(forms.Form):
+    profile = forms.ModelChoiceField(
+        queryset=ModelProfile.objects.order_by("name"),
+        required=False,
+        empty_label="The default model (settings)",
+        help_text="The set is graded with this profile; no student's grade is touched.",
+    )

@@ -9,11 +9,13 @@ from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from grading.models import (
     Assignment,
+    CalibrationSet,
     Course,
     Criterion,
     CriterionResult,
     CriterionReview,
     Enrolment,
+    Evaluation,
     GradingRun,
     Level,
     RegradeRequest,
@@ -452,3 +454,21 @@ def upload_batch_for_educator(*, user: User, batch_id: int) -> UploadBatch | Non
 
 def unmatched_uploads_for_assignment(*, assignment: Assignment) -> QuerySet[UnmatchedUpload]:
     return UnmatchedUpload.objects.filter(assignment=assignment).order_by("original_name", "id")
+
+
+def calibration_set_for_educator(*, user: User, set_id: int) -> CalibrationSet | None:
+    sets = taught_by(
+        CalibrationSet.objects.select_related("assignment__course", "assignment__rubric_version"),
+        user=user,
+        course="assignment__course",
+    )
+    return _by_pk(sets, set_id)
+
+
+def evaluation_for_educator(*, user: User, evaluation_id: int) -> Evaluation | None:
+    evaluations = taught_by(
+        Evaluation.objects.select_related("calibration_set__assignment__course"),
+        user=user,
+        course="calibration_set__assignment__course",
+    )
+    return _by_pk(evaluations, evaluation_id)

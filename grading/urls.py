@@ -1,6 +1,16 @@
 from django.urls import path
 
-from grading.views import common, educator, ops, regrades, reports, rubrics, student, uploads
+from grading.views import (
+    common,
+    educator,
+    evaluations,
+    ops,
+    regrades,
+    reports,
+    rubrics,
+    student,
+    uploads,
+)
 
 urlpatterns = [
     path("", common.home, name="home"),
@@ -90,6 +100,26 @@ urlpatterns = [
         "model-profiles/<int:profile_id>/agreement/",
         reports.profile_agreement,
         name="profile_agreement",
+    ),
+    path(
+        "calibration-sets/<int:set_id>/evaluations/new/",
+        evaluations.evaluation_new,
+        name="evaluation_new",
+    ),
+    path(
+        "evaluations/<int:evaluation_id>/",
+        evaluations.evaluation_report_page,
+        name="evaluation_report",
+    ),
+    path(
+        "evaluations/<int:evaluation_id>/report.json",
+        evaluations.evaluation_report_json,
+        name="evaluation_report_json",
+    ),
+    path(
+        "evaluations/<int:evaluation_id>/compare/<int:other_id>/",
+        evaluations.evaluation_compare,
+        name="evaluation_compare",
     ),
     path("rubrics/", rubrics.rubric_list, name="rubric_list"),
     path("rubrics/import/", rubrics.rubric_import_page, name="rubric_import"),

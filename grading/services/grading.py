@@ -37,6 +37,7 @@ from grading.llm.schema import (
 from grading.models import (
     Assignment,
     CriterionResult,
+    Evaluation,
     GradingRun,
     ModelProfile,
     RubricVersion,
@@ -101,13 +102,17 @@ def model_profile_for(*, assignment: Assignment) -> ModelProfile | None:
 
 
 def model_snapshot_for(*, assignment: Assignment) -> dict:
-    """The model settings a run of this assignment uses, frozen into the run.
+    """The model settings a run of this assignment uses, frozen into the run: from the
+    assignment's profile, else the profile marked default, else settings.AAIE_DEFAULT_MODEL."""
+    return model_snapshot_of(profile=model_profile_for(assignment=assignment))
 
-    From the assignment's profile, else the profile marked default, else
-    settings.AAIE_DEFAULT_MODEL. A profile with thinking off that kept the thinking sampling gets
-    Qwen's non-thinking advice instead. The API key's variable name is kept, never the key.
+
+def model_snapshot_of(*, profile: ModelProfile | None) -> dict:
+    """A profile's settings as a run freezes them (None: settings.AAIE_DEFAULT_MODEL).
+
+    A profile with thinking off that kept the thinking sampling gets Qwen's non-thinking advice
+    instead. The API key's variable name is kept, never the key.
     """
-    profile = model_profile_for(assignment=assignment)
     if profile is None:
         snapshot = {"profile": "default (settings)", **settings.AAIE_DEFAULT_MODEL}
         defaults = llm.GenerationSettings()
@@ -227,6 +232,36 @@ def grading_runs_request_for_assignment(
     return queued
 
 
+def grading_runs_request_for_evaluation(*, evaluation: Evaluation, requested_by) -> int:
+    """Queue a run of the evaluation's profile for every submission of its calibration set.
+
+    The runs are trials: they never become a submission's latest run, so the set's own grades
+    stay as they are, and each evaluation keeps its runs apart (GradingRun.evaluation).
+    """
+    assignment = evaluation.calibration_set.assignment
+    version = assignment.rubric_version
+    with transaction.atomic():
+        submissions = list(
+            Submission.objects.select_for_update().filter(assignment=assignment).order_by("pk")
+        )
+        if GradingRun.objects.filter(
+            submission__in=submissions, status__in=GradingRun.ACTIVE_STATUSES
+        ).exists():
+            raise ApplicationError(
+                "This calibration set is being graded already; try another profile once it is done."
+            )
+        runs = _runs_create(
+            [submission for submission in submissions if not submission.flags.get("no_text")],
+            version=version,
+            snapshot=model_snapshot_of(profile=evaluation.model_profile),
+            max_total=_max_total(version),
+            requested_by=requested_by,
+            latest=False,
+            evaluation=evaluation,
+        )
+    return len(runs)
+
+
 def _max_total(version: RubricVersion) -> int:
     return sum(criterion.max_points for criterion in version.criteria.all())
 
@@ -239,9 +274,11 @@ def _runs_create(
     max_total: int,
     requested_by,
     latest: bool,
+    evaluation: Evaluation | None = None,
 ) -> list[GradingRun]:
     """Write QUEUED runs for `submissions` (locked by the caller's transaction) and send their
-    tasks after commit. `latest`: each run becomes its submission's latest run."""
+    tasks after commit. `latest`: each run becomes its submission's latest run. `evaluation`:
+    the runs try a profile on a calibration set (services/evaluation.py)."""
     now = timezone.now()
     runs = GradingRun.objects.bulk_create(
         GradingRun(
@@ -252,6 +289,7 @@ def _runs_create(
             seed=secrets.randbelow(MAX_SEED),
             requested_by=requested_by,
             max_total=max_total,
+            evaluation=evaluation,
             # For a queued run, heartbeat_at is when its task was sent (see pipeline's sweep).
             heartbeat_at=now,
         )

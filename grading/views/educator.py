@@ -256,6 +256,17 @@ def grade_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
     return redirect("assignment_detail", assignment_id=assignment.pk)
 
 
+def _shown_run(request: HttpRequest, submission):
+    """The run the review page shows: the latest, or one of the submission's runs named by
+    ?run= (an earlier run, or a trial such as an evaluation's)."""
+    chosen = request.GET.get("run", "")
+    if not chosen:
+        return submission.latest_run
+    if not chosen.isdigit():
+        raise Http404("No such run.")
+    return found(submission.runs.filter(pk=int(chosen)).first())
+
+
 def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
     require_educator(request)
     submission = found(
@@ -263,7 +274,7 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
     )
     if request.method == "GET":
         submission_opened(submission=submission, actor=request.user)
-    run = submission.latest_run
+    run = _shown_run(request, submission)
     if run is not None:
         # The AI's points and the results shown both read run.results: fetch them once.
         prefetch_related_objects([run], "results")

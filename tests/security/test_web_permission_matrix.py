@@ -15,7 +15,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver, reverse
 
-from grading.models import ModelProfile, UploadBatch
+from grading.models import CalibrationSet, Evaluation, ModelProfile, UploadBatch
+from grading.services.courses import assignment_create
 from grading.services.grading import grading_run_execute, grading_run_request
 from grading.services.regrades import regrade_request_create
 from grading.services.reviews import review_release, review_save
@@ -94,6 +95,12 @@ MATRIX: dict[str, Route] = {
         "get", lambda o: [o["assignment"].rubric_version_id], EDUCATOR_LIST
     ),
     "profile_agreement": Route("get", lambda o: [o["profile"].pk], EDUCATOR_LIST),
+    "evaluation_new": Route("get", lambda o: [o["calibration_set"].pk], TEACHING),
+    "evaluation_report": Route("get", lambda o: [o["evaluation"].pk], TEACHING),
+    "evaluation_report_json": Route("get", lambda o: [o["evaluation"].pk], TEACHING),
+    "evaluation_compare": Route(
+        "get", lambda o: [o["evaluation"].pk, o["evaluation"].pk], TEACHING
+    ),
     "release_selected": Route("post", ASSIGNMENT, TEACHING),
     "grade_submission": Route("post", SUBMISSION, TEACHING),
     "cancel_submission_run": Route("post", SUBMISSION, TEACHING),
@@ -183,7 +190,20 @@ def objects(course, assignment, submission, student, educator, classmate):
         reverse("submission_upload", args=[assignment.pk]),
         {"student": classmate.pk, "files": [SimpleUploadedFile("c.txt", b"classmate text")]},
     )
+    calibration_set = CalibrationSet.objects.create(
+        name="Marked essays",
+        assignment=assignment_create(
+            course=course,
+            title="Calibration",
+            task="Explain recursion.",
+            rubric_version=assignment.rubric_version,
+        ),
+    )
     return {
+        "calibration_set": calibration_set,
+        "evaluation": Evaluation.objects.create(
+            calibration_set=calibration_set, profile_name="default (settings)"
+        ),
         "profile": ModelProfile.objects.create(name="Scripted", backend="scripted", model="s"),
         "course": course,
         "assignment": assignment,
