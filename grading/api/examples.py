@@ -253,6 +253,26 @@ ANALYTICS = {
     ],
     "left_out": {"Released in bulk, unopened": 20},
 }
+EVALUATION = {
+    "evaluation": 2,
+    "calibration_set": 1,
+    "profile": "Qwen3-8B on vLLM",
+    "created_at": WHEN,
+    "done": True,
+    "runs": {"succeeded": 40},
+    "agreement": ANALYTICS,
+    "worst_disagreements": [
+        {"submission": 31, "run": 77, "ai_total": 9, "human_total": 4, "max_total": 12}
+    ],
+    "per_submission": {
+        "graded": 40,
+        "mean_prompt_tokens": 1260.5,
+        "mean_thinking_tokens": 812.0,
+        "mean_answer_tokens": 240.2,
+        "mean_seconds": 14.1,
+        "median_seconds": 12.9,
+    },
+}
 GRADEBOOK_ROW = {
     "student": USER,
     "submission_id": 9,

@@ -3,7 +3,16 @@
 from django.urls import path, re_path
 
 from grading.api.errors import not_found
-from grading.api.views import assignments, courses, regrades, reviews, rubrics, runs, submissions
+from grading.api.views import (
+    assignments,
+    courses,
+    evaluations,
+    regrades,
+    reviews,
+    rubrics,
+    runs,
+    submissions,
+)
 
 urlpatterns = [
     path("courses/", courses.CourseListView.as_view(), name="api_courses"),
@@ -17,6 +26,21 @@ urlpatterns = [
         "courses/<int:course_id>/assignments/",
         courses.AssignmentListView.as_view(),
         name="api_assignments",
+    ),
+    path(
+        "courses/<int:course_id>/agreement/",
+        evaluations.CourseAgreementView.as_view(),
+        name="api_course_agreement",
+    ),
+    path(
+        "calibration-sets/<int:set_id>/evaluations/",
+        evaluations.EvaluationCreateView.as_view(),
+        name="api_evaluations",
+    ),
+    path(
+        "evaluations/<int:evaluation_id>/",
+        evaluations.EvaluationDetailView.as_view(),
+        name="api_evaluation",
     ),
     path("rubrics/", rubrics.RubricListView.as_view(), name="api_rubrics"),
     path("rubrics/import/", rubrics.RubricImportView.as_view(), name="api_rubric_import"),

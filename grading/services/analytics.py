@@ -77,6 +77,7 @@ class AgreementReport:
     def as_dict(self) -> dict:
         return {
             "judged": self.judged,
+            "reviewed": self.judged,
             "holistic": self.holistic,
             "overall": self.overall.as_dict(),
             "total": self.total.as_dict(),

@@ -15,8 +15,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from grading.models import Evaluation
 from grading.services.regrades import regrade_request_create
 from tests.api.conftest import api_for
+from tests.calibration import make_calibration_set
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
 
@@ -113,6 +115,18 @@ CALLS: dict[str, tuple[Call, dict[str, int]]] = {
     "assignment detail": (
         Call("get", "api_assignment", lambda o: [o[A].pk]),
         dict(student=200, classmate=200, educator=200, outsider=404, admin=200),
+    ),
+    "course agreement": (
+        Call("get", "api_course_agreement", lambda o: [o["course"].pk]),
+        dict(student=403, classmate=403, educator=200, outsider=404, admin=200),
+    ),
+    "evaluations create": (
+        Call("post", "api_evaluations", lambda o: [o["calibration_set"].pk], lambda o: {}),
+        dict(student=403, classmate=403, educator=202, outsider=404, admin=202),
+    ),
+    "evaluation detail": (
+        Call("get", "api_evaluation", lambda o: [o["evaluation"].pk]),
+        dict(student=403, classmate=403, educator=200, outsider=404, admin=200),
     ),
     "rubrics list": (
         Call("get", "api_rubrics"),
@@ -264,8 +278,13 @@ def test_every_api_route_is_in_the_matrix():
 
 
 @pytest.fixture
-def objects(released, course, assignment, rubric_version, student, outsider_educator):
+def objects(released, course, assignment, rubric_version, student, educator, outsider_educator):
+    calibration_set = make_calibration_set(course, rubric_version, educator, [{1: 4, 2: 2}])
     return {
+        "calibration_set": calibration_set,
+        "evaluation": Evaluation.objects.create(
+            calibration_set=calibration_set, profile_name="default (settings)"
+        ),
         "course": course,
         "assignment": assignment,
         "submission": released,

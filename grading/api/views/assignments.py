@@ -279,6 +279,5 @@ class AnalyticsView(generics.GenericAPIView):
     )
     def get(self, request: Request, assignment_id: int) -> Response:
         assignment = assignment_for_teacher(request.user, assignment_id)
-        report = agreement_for_assignment(assignment=assignment)
-        data = {**report.as_dict(), "reviewed": report.judged}
+        data = agreement_for_assignment(assignment=assignment).as_dict()
         return Response(AnalyticsSerializer(data).data)
