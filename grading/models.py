@@ -560,3 +560,7 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+
+# LTI 1.3 models live with the LTI package; importing them registers them in this app.
+from grading.lti.models import *  # noqa: E402, F403
