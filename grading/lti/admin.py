@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import URLField
 
 from grading.lti import models
 
@@ -18,6 +19,7 @@ class LtiPlatformAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name", "issuer", "client_id"]
     inlines = [LtiDeploymentInline]
+    formfield_overrides = {URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(models.LtiKey)

@@ -32,7 +32,7 @@ def platform(sim) -> LtiPlatform:
     return platform
 
 
-def login_redirect(client, sim: PlatformSimulator, claims: dict) -> dict[str, str]:
+def login_redirect(client, sim: PlatformSimulator, claims: dict, **extra) -> dict[str, str]:
     """AAIE's OIDC login; returns the auth request it sends the browser to the platform with."""
     sim.pending[LOGIN_HINT] = claims
     response = client.get(
@@ -44,6 +44,7 @@ def login_redirect(client, sim: PlatformSimulator, claims: dict) -> dict[str, st
             "client_id": CLIENT_ID,
             "lti_deployment_id": DEPLOYMENT_ID,
         },
+        **extra,
     )
     assert response.status_code == 302, response.content[:500]
     location = urlsplit(response["Location"])
@@ -51,7 +52,8 @@ def login_redirect(client, sim: PlatformSimulator, claims: dict) -> dict[str, st
     return {key: values[0] for key, values in parse_qs(location.query).items()}
 
 
-def launch(client, sim: PlatformSimulator, claims: dict, *, key=None):
-    auth = login_redirect(client, sim, claims)
+def launch(client, sim: PlatformSimulator, claims: dict, *, key=None, **extra):
+    """extra: request options for both steps (secure=True for HTTPS)."""
+    auth = login_redirect(client, sim, claims, **extra)
     token = sim.launch_token(auth, claims, key=key)
-    return client.post("/lti/launch/", {"id_token": token, "state": auth["state"]})
+    return client.post("/lti/launch/", {"id_token": token, "state": auth["state"]}, **extra)
