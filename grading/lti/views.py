@@ -29,7 +29,7 @@ from grading.lti.passback import grade_posts_retry
 from grading.lti.roster import roster_sync_enqueue
 from grading.lti.tool import message_launch, oidc_login
 from grading.models import Assignment, Course
-from grading.permissions import can_teach, is_admin
+from grading.permissions import can_teach, is_admin, is_educator
 from grading.services.courses import assignment_create
 
 DEEP_LINK_KEY = "lti_deep_link"
@@ -146,10 +146,16 @@ def deep_link(request: HttpRequest) -> HttpResponse:
     return render(request, "lti/deep_link.html", {"course": course, "form": form})
 
 
+def _require_educator(request: HttpRequest) -> None:
+    if not is_educator(request.user):
+        raise PermissionDenied("This page is for educators.")
+
+
 @require_POST
 def roster_sync_start(request: HttpRequest, course_id: int) -> HttpResponse:
-    course = get_object_or_404(Course, pk=course_id)
-    if not can_teach(request.user, course):
+    _require_educator(request)
+    course = grading_selectors.course_for_educator(user=request.user, course_id=course_id)
+    if course is None:
         raise Http404("Not found, or not in one of your courses.")
     context = selectors.context_of(course=course)
     if context is None or not context.memberships_url:
@@ -162,8 +168,11 @@ def roster_sync_start(request: HttpRequest, course_id: int) -> HttpResponse:
 
 @require_POST
 def passback_retry(request: HttpRequest, assignment_id: int) -> HttpResponse:
-    assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=assignment_id)
-    if not can_teach(request.user, assignment.course):
+    _require_educator(request)
+    assignment = grading_selectors.assignment_for_educator(
+        user=request.user, assignment_id=assignment_id
+    )
+    if assignment is None:
         raise Http404("Not found, or not in one of your courses.")
     retried = grade_posts_retry(assignment_id=assignment.pk)
     messages.success(request, f"Sending {len(retried)} grade(s) to the LMS again.")
