@@ -60,3 +60,24 @@ class LtiGradePostAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(models.LtiDeployment)
+class LtiDeploymentAdmin(admin.ModelAdmin):
+    list_display = ["deployment_id", "platform"]
+    search_fields = ["deployment_id", "platform__name"]
+
+
+@admin.register(models.LtiResourceLink)
+class LtiResourceLinkAdmin(admin.ModelAdmin):
+    list_display = ["resource_link_id", "context", "assignment", "lineitem_url"]
+    search_fields = ["resource_link_id", "context__title"]
+    raw_id_fields = ["assignment"]
+
+
+@admin.register(models.LtiMembership)
+class LtiMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "context", "role", "active", "updated_at"]
+    list_filter = ["active", "role"]
+    search_fields = ["user__username", "context__title"]
+    raw_id_fields = ["user"]

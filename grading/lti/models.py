@@ -182,7 +182,6 @@ class LtiGradePost(models.Model):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped (unchanged)"
 
     submission = models.ForeignKey(
         "grading.Submission", on_delete=models.CASCADE, related_name="lti_grade_posts"

@@ -62,7 +62,7 @@ def grade_posts_create(*, submission_id: int) -> list[LtiGradePost]:
             continue  # a student AAIE knows from elsewhere: this LMS has no such user
         last = (
             LtiGradePost.objects.filter(submission=submission, link=link)
-            .exclude(status__in=[LtiGradePost.Status.FAILED, LtiGradePost.Status.SKIPPED])
+            .exclude(status=LtiGradePost.Status.FAILED)
             .first()
         )
         if last and (last.score_given, last.comment) == (score_given, review.comment):

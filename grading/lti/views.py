@@ -71,8 +71,16 @@ def configuration(request: HttpRequest) -> HttpResponse:
 @csrf_exempt  # the LMS posts here; state and nonce protect the flow
 @xframe_options_exempt
 def oidc_login_view(request: HttpRequest) -> HttpResponse:
+    """Where a browser refuses cookies in the LMS's frame (Safari), pylti1p3's check page
+    offers AAIE in a new tab; elsewhere it continues to the platform at once."""
+    login_request = oidc_login(request).enable_check_cookies(
+        main_msg="Your browser keeps AAIE from using cookies inside the LMS page.",
+        click_msg="Open AAIE in a new tab.",
+        loading_msg="Opening AAIE…",
+    )
     try:
-        return oidc_login(request).redirect(request.build_absolute_uri(reverse("lti_launch")))
+        login_request.validate_oidc_login()  # a known platform, before any page is shown
+        return login_request.redirect(request.build_absolute_uri(reverse("lti_launch")))
     except (OIDCException, LtiException) as error:
         return _refused(request, f"The LMS login request was refused: {error}", status=400)
 
@@ -84,10 +92,10 @@ def oidc_login_view(request: HttpRequest) -> HttpResponse:
 def launch(request: HttpRequest) -> HttpResponse:
     """Steps: 1. pylti1p3 validates the launch; 2. AAIE links user, course and assignment;
     3. the user is signed in, the session remembers the LMS frame; 4. off to the right page."""
-    launch = message_launch(request)
+    message = message_launch(request)
     try:
-        claims = launch.get_launch_data()
-        deep_linking = launch.is_deep_link_launch()
+        claims = message.get_launch_data()
+        deep_linking = message.is_deep_link_launch()
         outcome = launch_accept(claims=claims, deep_linking=deep_linking)
     except LtiException as error:
         return _refused(request, f"The launch could not be verified: {error}")
@@ -98,7 +106,7 @@ def launch(request: HttpRequest) -> HttpResponse:
     if deep_linking:
         request.session[DEEP_LINK_KEY] = {
             "platform_id": LtiPlatform.objects.get(
-                issuer=claims["iss"], client_id=launch.get_client_id()
+                issuer=claims["iss"], client_id=message.get_client_id()
             ).pk,
             "deployment_id": claims[DEPLOYMENT_CLAIM],
             "settings": claims[DEEP_LINKING_CLAIM],

@@ -12,7 +12,7 @@ import pytest
 from grading.lti import keys
 from grading.lti.models import LtiContext, LtiDeployment, LtiPlatform
 from grading.models import Submission
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, assert_accessible
 from tests.lti.simulator import CLIENT_ID, DEPLOYMENT_ID, INSTRUCTOR, LEARNER, PlatformSimulator
 
 pytestmark = pytest.mark.slow
@@ -87,3 +87,35 @@ def test_the_launch_runs_in_the_lms_iframe_for_educator_and_student(
     context.close()
     submission = Submission.objects.get(assignment=assignment)
     assert submission.student.lti_identities.get().sub == "learner-1"
+
+
+def test_deep_linking_in_the_browser_returns_a_signed_link_to_the_lms(
+    browser, live_server, lms, rubric_version
+):
+    context, page, frame = open_in_lms(
+        browser,
+        live_server,
+        lms,
+        lms.claims(sub="teacher-1", role=INSTRUCTOR, message_type="LtiDeepLinkingRequest"),
+        "deep-linker",
+    )
+    frame.get_by_role("heading", name="Add an AAIE assignment to Biology 101").wait_for(
+        timeout=30_000
+    )
+    # The picker, opened on its own, passes the accessibility rules like every page.
+    picker = context.new_page()
+    picker.goto(f"{aaie_url(live_server)}/lti/deep-link/")
+    assert_accessible(picker, "lti-deep-link")
+    picker.close()
+
+    frame.get_by_label("Title").fill("Lab report")
+    frame.get_by_label("Task").fill("Report on the lab.")
+    frame.get_by_label("Rubric").select_option(str(rubric_version.pk))
+    frame.get_by_role("button", name="Add to the LMS").click()
+    frame.get_by_text("Link added.").wait_for(timeout=30_000)  # the LMS's answer, in the frame
+    context.close()
+
+    [reply] = lms.recorded.deep_link_replies
+    item = reply["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"][0]
+    assert item["title"] == "Lab report"
+    assert item["lineItem"]["scoreMaximum"] == 6

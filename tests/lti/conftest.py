@@ -43,6 +43,9 @@ def login_redirect(client, sim: PlatformSimulator, claims: dict, **extra) -> dic
             "target_link_uri": "http://testserver/lti/launch/",
             "client_id": CLIENT_ID,
             "lti_deployment_id": DEPLOYMENT_ID,
+            # What the cookie check page adds once it found cookies work (the browser test
+            # goes through that page).
+            "lti1p3_new_window": "1",
         },
         **extra,
     )
