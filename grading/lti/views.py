@@ -36,7 +36,12 @@ DEEP_LINK_KEY = "lti_deep_link"
 DEEP_LINKING_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 
 
+# pylti1p3's messages may quote a platform's answer: shown, but bounded.
+MAX_REASON_CHARS = 300
+
+
 def _refused(request: HttpRequest, reason: str, status: int = 403) -> HttpResponse:
+    reason = reason[:MAX_REASON_CHARS]
     return render(request, "lti/refused.html", {"reason": reason}, status=status)
 
 
