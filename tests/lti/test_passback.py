@@ -7,6 +7,7 @@ import pytest
 
 from grading.lti.models import LtiGradePost, LtiIdentity, LtiResourceLink
 from grading.lti.passback import PassbackError, grade_post_send, grade_posts_create
+from grading.lti.tasks import lti_grade_post_send
 from grading.models import AuditEvent, Enrolment
 from grading.services.regrades import regrade_request_answer, regrade_request_create
 from grading.services.reviews import review_release, review_save
@@ -160,3 +161,15 @@ def test_a_student_from_outside_the_lms_is_not_posted(
     other = make_submission(lms_submission.assignment, student)
     release(other, educator, points=4)
     assert grade_posts_create(submission_id=other.pk) == []
+
+
+def test_the_task_gives_up_after_its_retries_and_the_post_shows_failed(
+    sim, lms_submission, educator, settings
+):
+    settings.AAIE_LTI_PASSBACK_MAX_RETRIES = 0
+    release(lms_submission, educator, points=4)
+    [post] = grade_posts_create(submission_id=lms_submission.pk)
+    sim.score_failures_left = 1
+    lti_grade_post_send.apply(args=[post.pk])
+    post.refresh_from_db()
+    assert (post.status, post.attempts) == (LtiGradePost.Status.FAILED, 1)

@@ -8,7 +8,8 @@ import pytest
 from grading.errors import ApplicationError
 from grading.lti.models import LtiContext, LtiIdentity, LtiMembership
 from grading.lti.roster import roster_sync
-from grading.models import Enrolment, Submission
+from grading.lti.tasks import lti_roster_sync, lti_rosters_sync
+from grading.models import Course, Enrolment, Submission
 from tests.conftest import client_for
 from tests.lti.conftest import launch
 from tests.lti.simulator import INSTRUCTOR, LEARNER, NRPS_SCOPE
@@ -115,3 +116,15 @@ def test_only_the_courses_educators_may_sync(context, student, outsider_educator
     assert client_for(student).post(url).status_code == 403
     # An educator of another course must not learn that the course exists.
     assert client_for(outsider_educator).post(url).status_code == 404
+
+
+def test_the_periodic_task_syncs_every_linked_course_with_a_roster(context, monkeypatch):
+    sent = []
+    monkeypatch.setattr(lti_roster_sync, "delay", sent.append)
+    LtiContext.objects.create(
+        deployment=context.deployment,
+        context_id="no-roster",
+        course=Course.objects.create(code="NR1", title="No roster"),
+    )
+    lti_rosters_sync()
+    assert sent == [context.pk]  # the course without a roster service is left alone
