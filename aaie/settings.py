@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions: rewrites their cookie for LMS frames after it is set (grading/lti).
+    "grading.lti.middleware.LtiFrameMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -306,4 +308,19 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("AAIE_LOG_LEVEL", "INFO")},
+}
+
+# LTI 1.3 (grading/lti, docs/lti.md). Nonces and OIDC state live in the cache: with more than one
+# web process, AAIE_CACHE_URL must name a Redis they share.
+AAIE_LTI_HTTP_TIMEOUT_SECONDS = env_int("AAIE_LTI_HTTP_TIMEOUT_SECONDS", 10)
+# A grade the LMS refused for a transient reason is sent again this many times, the first retry
+# after AAIE_LTI_PASSBACK_BACKOFF_SECONDS and each further one twice as long after the last.
+AAIE_LTI_PASSBACK_MAX_RETRIES = env_int("AAIE_LTI_PASSBACK_MAX_RETRIES", 6)
+AAIE_LTI_PASSBACK_BACKOFF_SECONDS = env_int("AAIE_LTI_PASSBACK_BACKOFF_SECONDS", 30)
+AAIE_LTI_ROSTER_SYNC_SECONDS = env_int("AAIE_LTI_ROSTER_SYNC_SECONDS", 6 * 60 * 60)
+CELERY_IMPORTS = ["grading.lti.tasks"]
+CELERY_BEAT_SCHEDULE["lti-sync-rosters"] = {
+    "task": "grading.lti.tasks.lti_rosters_sync",
+    "schedule": AAIE_LTI_ROSTER_SYNC_SECONDS,
+    "options": {"expires": AAIE_LTI_ROSTER_SYNC_SECONDS},
 }

@@ -34,5 +34,6 @@ urlpatterns = [
     path("api/v1/", include("grading.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("lti/", include("grading.lti.urls")),
     path("", include("grading.urls")),
 ]

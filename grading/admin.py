@@ -373,3 +373,5 @@ admin.site.register(get_user_model(), AAIEUserAdmin)
 
 
 admin.site.site_header = "AAIE administration"
+
+from grading.lti import admin as lti_admin  # noqa: E402, F401  (registers the LTI models)

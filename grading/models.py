@@ -638,3 +638,7 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.profile_name} on {self.calibration_set}"
+
+
+# LTI 1.3 models live with the LTI package; importing them registers them in this app.
+from grading.lti.models import *  # noqa: E402, F403

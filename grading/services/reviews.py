@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from grading.errors import ApplicationError
+from grading.lti.passback import grade_passback_enqueue
 from grading.models import (
     Assignment,
     AuditEvent,
@@ -92,6 +93,12 @@ def _audit(*, submission: Submission, actor, action: str, field: str = "", old="
         old_value=str(old),
         new_value=str(new),
     )
+
+
+def _passback_on_commit(review: Review) -> None:
+    """LMS grade passback (grading/lti): queued after commit; never blocks or undoes a release."""
+    submission_id = review.submission_id
+    transaction.on_commit(lambda: grade_passback_enqueue(submission_id=submission_id), robust=True)
 
 
 @transaction.atomic
@@ -185,6 +192,8 @@ def review_save(
         )
         review.provenance = provenance
     review.save()
+    if review.released:
+        _passback_on_commit(review)  # a changed released grade goes to the LMS again
     return review
 
 
@@ -210,6 +219,7 @@ def review_release(*, review: Review, actor) -> Review:
         review.save(update_fields=["released", "released_at", "updated_at"])
         _audit(submission=review.submission, actor=actor, action="released")
         transaction.on_commit(lambda: notify_grade_released(review=review))
+        _passback_on_commit(review)
     return review
 
 

@@ -152,6 +152,18 @@ MATRIX: dict[str, Route] = {
             "admin": 404,
         },
     ),
+    # LTI (grading/lti): public keys and Canvas's JSON are for LMSs to fetch; login and launch
+    # refuse anything that is not a platform's request; deep linking needs a launch first.
+    "lti_jwks": Route("get", NO_ARGS, everyone(200)),
+    "lti_canvas_json": Route("get", NO_ARGS, everyone(200)),
+    "lti_configuration": Route(
+        "get", NO_ARGS, {**{role: 403 for role in ROLES}, "anonymous": LOGIN, "admin": 200}
+    ),
+    "lti_login": Route("get", NO_ARGS, everyone(400)),
+    "lti_launch": Route("post", NO_ARGS, everyone(403)),
+    "lti_deep_link": Route("get", NO_ARGS, signed_in(404)),
+    "lti_roster_sync": Route("post", COURSE, TEACHING),
+    "lti_passback_retry": Route("post", ASSIGNMENT, TEACHING),
 }
 
 
