@@ -65,6 +65,23 @@ def submission_create(
     )
 
 
+def submission_create_for_calibration(
+    *, assignment: Assignment, student, name: str, content: bytes, extracted: Extracted, uploaded_by
+) -> Submission:
+    """Store already-marked work for a calibration set's pseudonymous student (never enrolled),
+    hashed and checked for injection as any upload is. `extracted` is `extract(name, content)`,
+    read by the caller first so that an unreadable file is refused before anything is stored."""
+    return _store(
+        assignment=assignment,
+        student=student,
+        name=clean_file_name(name),
+        content=content,
+        extracted=extracted,
+        uploaded_by=uploaded_by,
+        enrolled=False,
+    )
+
+
 def submission_import(
     *,
     assignment: Assignment,
@@ -329,8 +346,12 @@ def _store(
     extracted: Extracted,
     uploaded_by,
     also: Callable[[], None] | None = None,
+    enrolled: bool = True,
 ) -> Submission:
-    """Save the file and its row as the student's next attempt, in one transaction with `also`."""
+    """Save the file and its row as the student's next attempt, in one transaction with `also`.
+
+    `enrolled=False` is for a calibration set's pseudonyms, who are never on a course's roster.
+    """
     submission = Submission(
         assignment=assignment,
         student=student,
@@ -350,7 +371,7 @@ def _store(
                 .filter(course=assignment.course_id, user=student, role=Enrolment.Role.STUDENT)
                 .first()
             )
-            if enrolment is None:
+            if enrolment is None and enrolled:
                 raise ApplicationError(f"{student} is not a student of {assignment.course.code}.")
             last_attempt = Submission.objects.filter(
                 assignment=assignment, student=student
