@@ -291,3 +291,65 @@ class RubricSwitchForm(forms.Form):
         super().__init__(*args, **kwargs)
         if versions is not None:
             self.fields["version"].queryset = versions
+
+
+class CalibrationImportForm(forms.Form):
+    """Already-marked work: an AAIE dataset JSON, or a CSV of labels beside a class ZIP."""
+
+    dataset = forms.FileField(
+        required=False,
+        label="AAIE dataset file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".json"}),
+        help_text="A .json with prompt, rubric and submissions (final_submission, quality, "
+        "feedback). The rubric and the task come from the file.",
+    )
+    labels = forms.FileField(
+        required=False,
+        label="Labels CSV",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv"}),
+        help_text="Columns student_or_file, criterion, points_or_level, comment: one row per "
+        "file and criterion.",
+    )
+    archive = forms.FileField(
+        required=False,
+        label="Class ZIP",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip"}),
+        help_text="The marked files; each is matched to the CSV by its name.",
+    )
+    rubric_version = forms.ModelChoiceField(
+        queryset=RubricVersion.objects.none(),
+        required=False,
+        label="Rubric (CSV only)",
+        help_text="The rubric the CSV's labels were given against.",
+    )
+    task = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=MAX_TASK_CHARS,
+        required=False,
+        label="Task (CSV only)",
+        help_text="The assignment's task, as the model will read it.",
+    )
+    name = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Name of the set",
+        help_text="Leave blank to use the rubric's or the ZIP's name.",
+    )
+
+    def __init__(self, *args, rubric_versions=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if rubric_versions is not None:
+            self.fields["rubric_version"].queryset = rubric_versions
+
+    def clean(self):
+        data = super().clean()
+        if data.get("dataset"):
+            return data
+        needed = ("labels", "archive", "rubric_version", "task")
+        missing = [self.fields[name].label for name in needed if not data.get(name)]
+        if missing:
+            raise forms.ValidationError(
+                "Upload a dataset file, or a labels CSV with its ZIP, rubric and task "
+                f"(missing: {', '.join(missing)})."
+            )
+        return data

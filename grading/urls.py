@@ -1,6 +1,16 @@
 from django.urls import path
 
-from grading.views import common, educator, ops, regrades, reports, rubrics, student, uploads
+from grading.views import (
+    calibration,
+    common,
+    educator,
+    ops,
+    regrades,
+    reports,
+    rubrics,
+    student,
+    uploads,
+)
 
 urlpatterns = [
     path("", common.home, name="home"),
@@ -118,4 +128,14 @@ urlpatterns = [
     path("me/", student.my_submissions, name="my_submissions"),
     path("me/assignments/<int:assignment_id>/upload/", student.my_upload, name="my_upload"),
     path("me/submissions/<int:submission_id>/", student.my_feedback, name="my_feedback"),
+    path(
+        "courses/<int:course_id>/calibration-sets/import/",
+        calibration.calibration_import_page,
+        name="calibration_import",
+    ),
+    path(
+        "calibration-sets/<int:set_id>/",
+        calibration.calibration_set_detail,
+        name="calibration_set",
+    ),
 ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -110,6 +111,27 @@ class _Criteria:
 
 
 # --- the AAIE dataset JSON -----------------------------------------------------------------
+
+
+def calibration_file_text(*, content: bytes, what: str, limit: int = MAX_DATASET_BYTES) -> str:
+    """An uploaded dataset or CSV as text: bounded, UTF-8 (a byte-order mark is dropped)."""
+    if len(content) > limit:
+        raise ApplicationError(f"The {what} is larger than {limit:,} bytes.")
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ApplicationError(
+            f"The {what} is not UTF-8 text (byte {error.start}); save it as UTF-8."
+        ) from None
+
+
+def calibration_dataset_parse(*, content: bytes) -> Any:
+    """The JSON of an uploaded dataset file, or an ApplicationError that says what is wrong."""
+    text = calibration_file_text(content=content, what="dataset file")
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise ApplicationError(f"The dataset file is not valid JSON: {error}.") from None
 
 
 def calibration_import_dataset(

@@ -70,7 +70,12 @@ def course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
         "grading/course_detail.html",
         {
             "course": course,
-            "assignments": course.assignments.select_related("rubric_version__rubric"),
+            "assignments": selectors.class_assignments(course=course).select_related(
+                "rubric_version__rubric"
+            ),
+            "calibration_sets": selectors.calibration_sets_for_educator(user=request.user).filter(
+                assignment__course=course
+            ),
             "students": selectors.students_of(course=course),
         },
     )

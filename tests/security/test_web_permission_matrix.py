@@ -16,9 +16,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver, reverse
 
 from grading.models import UploadBatch
+from grading.services.calibration import calibration_import_dataset
 from grading.services.grading import grading_run_execute, grading_run_request
 from grading.services.regrades import regrade_request_create
 from grading.services.reviews import review_release, review_save
+from tests.calibration_files import dataset
 from tests.conftest import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
@@ -113,6 +115,8 @@ MATRIX: dict[str, Route] = {
         "get", lambda o: [o["assignment"].pk, o["assignment"].rubric_version_id], TEACHING
     ),
     "regrade_answer": Route("get", lambda o: [o["regrade"].pk], TEACHING),
+    "calibration_import": Route("get", COURSE, TEACHING),
+    "calibration_set": Route("get", lambda o: [o["calibration_set"].pk], TEACHING),
     # Student pages: only one's own work; an educator is no student of the course.
     "my_submissions": Route("get", NO_ARGS, signed_in(200)),
     "my_upload": Route(
@@ -177,12 +181,14 @@ def objects(course, assignment, submission, student, educator, classmate):
         reverse("submission_upload", args=[assignment.pk]),
         {"student": classmate.pk, "files": [SimpleUploadedFile("c.txt", b"classmate text")]},
     )
+    calibration = calibration_import_dataset(course=course, data=dataset(), created_by=educator)
     return {
         "course": course,
         "assignment": assignment,
         "submission": submission,
         "regrade": regrade,
         "batch": UploadBatch.objects.get(),
+        "calibration_set": calibration.calibration_set,
     }
 
 

@@ -2,63 +2,15 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import pytest
 
 from grading.errors import ApplicationError
 from grading.models import AuditEvent, CalibrationSet, Review, Submission
 from grading.services.calibration import calibration_import_csv, calibration_import_dataset
 from grading.vocabulary import Provenance
+from tests.calibration_files import class_zip, dataset
 
 pytestmark = pytest.mark.django_db
-
-BANDS = ("excellent", "good", "average", "needs_improvement", "poor")
-
-
-def dataset() -> dict:
-    """Two criteria: "thesis" with all five bands, "evidence" without "average"."""
-    return {
-        "prompt": "Écrivez un essai sur la récursivité — 500 mots.",
-        "domain": "Informatique",
-        "rubric": {
-            "rubric_id": "rub_it_0001",
-            "criteria": [
-                {
-                    "criterion_id": "thesis",
-                    "name": "Thèse",
-                    "description": "Une thèse claire.",
-                    "performance_descriptors": {band: f"thesis {band}" for band in BANDS},
-                },
-                {
-                    "criterion_id": "evidence",
-                    "name": "Evidence",
-                    "description": "Supports the thesis.",
-                    "performance_descriptors": {
-                        band: f"evidence {band}" for band in BANDS if band != "average"
-                    },
-                },
-            ],
-        },
-        "submissions": [
-            {
-                "final_submission": "La récursivité s'appelle elle-même. 再帰 ✓",
-                "quality": "excellent",
-                "feedback": {"evidence": "Exemples précis — très bien."},
-                "student_id": "s-001",
-            },
-            {"final_submission": "Recursion is when a function calls itself.", "quality": "Poor"},
-            {"final_submission": "Middling work.", "quality": "average"},  # no average band
-            {"final_submission": "", "quality": "good"},
-            {"final_submission": "Unknown band.", "quality": "superb"},
-            {
-                "final_submission": "Good work.",
-                "quality": "good",
-                "feedback": [{"criterion_id": "thesis", "comment": "Clear thesis."}],
-            },
-        ],
-    }
 
 
 def test_a_dataset_becomes_a_set_of_imported_approved_unreleased_grades(course, educator):
@@ -179,14 +131,6 @@ def test_a_failure_while_storing_leaves_nothing_half_stored(
     assert not AuditEvent.objects.exists()
     # The first entry's file was written before the failure; it is removed with its row.
     assert not [path for path in settings.MEDIA_ROOT.rglob("*") if path.is_file()]
-
-
-def class_zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
 
 
 def test_a_csv_beside_a_class_zip_imports_its_good_rows(course, educator, rubric_version):
