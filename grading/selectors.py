@@ -476,7 +476,9 @@ def calibration_sets_for_educator(*, user: User) -> QuerySet[CalibrationSet]:
         user=user,
         course="assignment__course",
     )
-    return sets.annotate(submission_count=Count("assignment__submissions", distinct=True))
+    return sets.annotate(submission_count=Count("assignment__submissions", distinct=True)).order_by(
+        "-created_at", "-id"
+    )
 
 
 def calibration_set_for_educator(*, user: User, set_id: int) -> CalibrationSet | None:

@@ -271,3 +271,25 @@ def request(name: str, value, media_type: str = "application/json") -> OpenApiEx
 
 def response(name: str, value, status: int = 200) -> OpenApiExample:
     return OpenApiExample(name, value=value, response_only=True, status_codes=[str(status)])
+
+
+CALIBRATION_SET = {
+    "id": 4,
+    "name": "Essays 2025",
+    "source": "essays-2025.json",
+    "course": 1,
+    "assignment": 12,
+    "rubric_version": 5,
+    "submissions": 20,
+    "created_by": "ada",
+    "created_at": WHEN,
+}
+CALIBRATION_IMPORT = {
+    "calibration_set": CALIBRATION_SET,
+    "stored": 20,
+    "rubric_reused": False,
+    "warnings": ["Criterion 2: no 'average' band; it has 4 levels, not 5."],
+    "problems": [
+        {"where": "Entry 7", "reason": "quality 'superb' is not one of excellent, good, …"}
+    ],
+}

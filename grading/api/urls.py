@@ -3,7 +3,16 @@
 from django.urls import path, re_path
 
 from grading.api.errors import not_found
-from grading.api.views import assignments, courses, regrades, reviews, rubrics, runs, submissions
+from grading.api.views import (
+    assignments,
+    calibration,
+    courses,
+    regrades,
+    reviews,
+    rubrics,
+    runs,
+    submissions,
+)
 
 urlpatterns = [
     path("courses/", courses.CourseListView.as_view(), name="api_courses"),
@@ -132,6 +141,11 @@ urlpatterns = [
         "regrade-requests/<int:regrade_id>/answer/",
         regrades.RegradeAnswerView.as_view(),
         name="api_regrade_answer",
+    ),
+    path(
+        "courses/<int:course_id>/calibration-sets/",
+        calibration.CalibrationSetListView.as_view(),
+        name="api_calibration_sets",
     ),
     # Anything else under the API answers in the API's error shape, never an HTML page.
     re_path(r"^.*$", not_found, name="api_not_found"),

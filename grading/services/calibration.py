@@ -27,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files import File
 from django.db import transaction
 
 from grading.errors import ApplicationError
@@ -108,6 +109,58 @@ class _Criteria:
             for order, criterion in enumerate(self.criteria, start=1)
             if order not in orders
         )
+
+
+# --- uploads: the web page, the API and the command -----------------------------------------
+
+
+def _read_bounded(upload: File, limit: int, what: str) -> bytes:
+    """An upload's bytes, refused over `limit` without reading more than one byte past it."""
+    content = upload.read(limit + 1)
+    if len(content) > limit:
+        raise ApplicationError(f"The {what} is larger than {limit:,} bytes.")
+    return content
+
+
+def calibration_import_upload(
+    *,
+    course: Course,
+    created_by,
+    dataset: File | None = None,
+    labels: File | None = None,
+    archive: File | None = None,
+    rubric_version: RubricVersion | None = None,
+    task: str = "",
+    name: str = "",
+) -> CalibrationImport:
+    """Import uploads: a dataset JSON, or a labels CSV with its class ZIP, rubric and task."""
+    if dataset is not None:
+        return calibration_import_dataset(
+            course=course,
+            data=calibration_dataset_parse(
+                content=_read_bounded(dataset, MAX_DATASET_BYTES, "dataset file")
+            ),
+            created_by=created_by,
+            name=name,
+            source=PurePosixPath(dataset.name or "").name[-200:],
+        )
+    if labels is None or archive is None or rubric_version is None or not task.strip():
+        raise ApplicationError(
+            "Upload a dataset file, or a labels CSV with its ZIP, rubric and task."
+        )
+    csv_text = calibration_file_text(
+        content=_read_bounded(labels, MAX_CSV_CHARS, "labels CSV"), what="labels CSV"
+    )
+    return calibration_import_csv(
+        course=course,
+        rubric_version=rubric_version,
+        task=task,
+        csv_text=csv_text,
+        zip_name=PurePosixPath(archive.name or "class.zip").name,
+        zip_content=_read_bounded(archive, settings.AAIE_MAX_ZIP_BYTES, "class ZIP"),
+        created_by=created_by,
+        name=name,
+    )
 
 
 # --- the AAIE dataset JSON -----------------------------------------------------------------

@@ -8,6 +8,7 @@ a student sees only their own submission, and its review only once released.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from django.urls import reverse
 
 from grading.services.regrades import regrade_request_create
 from tests.api.conftest import api_for
+from tests.calibration_files import dataset
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
 
@@ -72,6 +74,11 @@ def _dataset(objects: dict) -> dict:
         "performance_descriptors": {"excellent": "Clear.", "poor": "Unclear."},
     }
     return {"data": {"rubric": {"rubric_id": "r1", "criteria": [criterion]}, "prompt": "Write."}}
+
+
+def _calibration_body(objects: dict) -> dict:
+    body = json.dumps(dataset(), ensure_ascii=False).encode()
+    return {"dataset": SimpleUploadedFile("set.json", body)}
 
 
 A, S, RUB = "assignment", "submission", "rubric_version"
@@ -150,6 +157,20 @@ CALLS: dict[str, tuple[Call, dict[str, int]]] = {
     "rubric import": (
         Call("post", "api_rubric_import", body=_dataset),
         dict(student=403, classmate=403, educator=201, outsider=201, admin=201),
+    ),
+    "calibration sets list": (
+        Call("get", "api_calibration_sets", lambda o: [o["course"].pk]),
+        dict(student=403, classmate=403, educator=200, outsider=404, admin=200),
+    ),
+    "calibration sets import": (
+        Call(
+            "post",
+            "api_calibration_sets",
+            lambda o: [o["course"].pk],
+            _calibration_body,
+            multipart=True,
+        ),
+        dict(student=403, classmate=403, educator=201, outsider=404, admin=201),
     ),
     "submissions list": (
         Call("get", "api_submissions", lambda o: [o[A].pk]),
