@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
+from django.core.management import CommandError, call_command
 
 from grading.errors import ApplicationError
 from grading.models import AuditEvent, CalibrationSet, Review, Submission
@@ -203,3 +207,49 @@ def test_a_csv_without_its_columns_is_refused(course, educator, rubric_version):
             zip_content=class_zip({"a.txt": "a"}),
             created_by=educator,
         )
+
+
+def test_the_command_imports_a_dataset_and_prints_a_summary(course, educator, tmp_path):
+    path = tmp_path / "essais.json"
+    path.write_text(json.dumps(dataset(), ensure_ascii=False), encoding="utf-8")
+    out = io.StringIO()
+
+    call_command(
+        "import_calibration", "--course", "cs101", "--file", str(path), "--as", "educator",
+        stdout=out,
+    )  # fmt: skip
+
+    text = out.getvalue()
+    calibration_set = CalibrationSet.objects.get()
+    assert f"Imported 3 submission(s) into calibration set {calibration_set.pk}" in text
+    assert "Entry 3: quality 'average' is not a level" in text
+    assert calibration_set.created_by == educator and calibration_set.source == "essais.json"
+
+
+def test_the_command_imports_a_csv_beside_a_zip(course, rubric_version, tmp_path):
+    (tmp_path / "labels.csv").write_text(
+        "student_or_file,criterion,points_or_level,comment\na,C1,2,\na,C2,0,\n", encoding="utf-8"
+    )
+    (tmp_path / "class.zip").write_bytes(class_zip({"a.txt": "A"}))
+    out = io.StringIO()
+
+    call_command(
+        "import_calibration", "--course", "CS101", "--csv", str(tmp_path / "labels.csv"),
+        "--zip", str(tmp_path / "class.zip"), "--rubric-version", str(rubric_version.pk),
+        "--task", "Explain.", stdout=out,
+    )  # fmt: skip
+
+    assert "Imported 1 submission(s)" in out.getvalue()
+    assert Submission.objects.get().review.total == 2
+
+
+def test_the_command_fails_loudly_when_nothing_is_good(course, tmp_path):
+    data = dataset()
+    data["submissions"] = [{"final_submission": "x", "quality": "meh"}]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+    with pytest.raises(CommandError, match="Nothing was imported"):
+        call_command("import_calibration", "--course", "CS101", "--file", str(path))
+    with pytest.raises(CommandError, match="No course"):
+        call_command("import_calibration", "--course", "NOPE", "--file", str(path))
