@@ -257,12 +257,24 @@ RubricCriterionFormSet = forms.formset_factory(RubricCriterionForm, extra=2, max
 
 
 class RubricImportForm(forms.Form):
-    """A rubric file: AAIE JSON, AAIE dataset JSON (bands get the points below) or CSV."""
+    """A rubric file: AAIE JSON, AAIE dataset JSON (bands get the points below) or CSV.
+
+    The first post previews what would be saved, with warnings; the file's text then travels in
+    `content` and the educator may weight each criterion (`points_<n>`) before saving.
+    """
+
+    PREVIEW, SAVE = "preview", "save"
 
     file = forms.FileField(
+        required=False,
         label="Rubric file",
         widget=forms.ClearableFileInput(attrs={"accept": ".json,.csv"}),
         help_text=".json (AAIE's own or the AAIE dataset format) or .csv, one row per level.",
+    )
+    content = forms.CharField(required=False, widget=forms.HiddenInput, strip=False)
+    file_name = forms.CharField(required=False, max_length=255, widget=forms.HiddenInput)
+    action = forms.ChoiceField(
+        required=False, choices=[(PREVIEW, PREVIEW), (SAVE, SAVE)], widget=forms.HiddenInput
     )
     name = forms.CharField(
         max_length=200,
@@ -277,6 +289,27 @@ class RubricImportForm(forms.Form):
         min_value=0, max_value=1000, initial=1, label="Needs improvement"
     )
     poor = forms.IntegerField(min_value=0, max_value=1000, initial=0, label="Poor")
+
+    def __init__(self, *args, max_criteria: int = 0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for number in range(1, max_criteria + 1):
+            self.fields[f"points_{number}"] = forms.IntegerField(
+                min_value=1, max_value=1000, required=False, label=f"C{number} maximum points"
+            )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("file") and not data.get("content"):
+            raise forms.ValidationError("Choose a rubric file.")
+        return data
+
+    def criterion_points(self) -> dict[int, int]:
+        """{criterion number: max points} for the criteria the educator weighted."""
+        return {
+            int(name.removeprefix("points_")): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("points_") and value is not None
+        }
 
 
 class RubricSwitchForm(forms.Form):

@@ -92,6 +92,11 @@ urlpatterns = [
     ),
     path("rubrics/", rubrics.rubric_list, name="rubric_list"),
     path("rubrics/import/", rubrics.rubric_import_page, name="rubric_import"),
+    path(
+        "rubrics/versions/<int:version_id>/imported/",
+        rubrics.rubric_imported,
+        name="rubric_imported",
+    ),
     path("rubrics/<int:rubric_id>/edit/", rubrics.rubric_edit, name="rubric_edit"),
     path(
         "rubrics/versions/<int:version_id>/export/<str:fmt>/",

@@ -37,6 +37,8 @@ RUBRIC = {
     "id": 2,
     "name": "Short answer",
     "description": "",
+    "domain": "",
+    "prompt": "",
     "created_at": WHEN,
     "versions": [{"id": 5, "number": 1, "created_at": WHEN}],
 }
@@ -71,11 +73,35 @@ DATASET = {
         ],
     },
     "prompt": "Explain recursion with an example.",
+    "domain": "Computer science",
 }
+DATASET_PLAN_CRITERIA = [
+    {
+        "title": "Understanding",
+        "description": "Explains what recursion is.",
+        "max_points": 4,
+        "levels": [
+            {"label": label, "points": points, "descriptor": descriptor}
+            for (label, points), descriptor in zip(
+                (
+                    ("Excellent", 4),
+                    ("Good", 3),
+                    ("Average", 2),
+                    ("Needs improvement", 1),
+                    ("Poor", 0),
+                ),
+                DATASET["rubric"]["criteria"][0]["performance_descriptors"].values(),
+                strict=True,
+            )
+        ],
+    }
+]
 NATIVE_EXPORT = {
     "format": "aaie.rubric/1",
     "name": "Short answer",
     "description": "",
+    "domain": "",
+    "prompt": "",
     "version": 1,
     "criteria": [{**CRITERIA_INPUT[0], "key": "C1"}],
 }

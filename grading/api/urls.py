@@ -29,6 +29,11 @@ urlpatterns = [
     ),
     path("rubrics/", rubrics.RubricListView.as_view(), name="api_rubrics"),
     path("rubrics/import/", rubrics.RubricImportView.as_view(), name="api_rubric_import"),
+    path(
+        "rubrics/import/preview/",
+        rubrics.RubricImportPreviewView.as_view(),
+        name="api_rubric_import_preview",
+    ),
     path("rubrics/<int:rubric_id>/", rubrics.RubricDetailView.as_view(), name="api_rubric"),
     path(
         "rubrics/<int:rubric_id>/versions/",

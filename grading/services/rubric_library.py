@@ -286,7 +286,7 @@ def _scaled(criterion: CriterionInput, max_points: int, number: int) -> Criterio
     levels = [
         LevelInput(
             label=level.label,
-            points=round(level.points * max_points / best),
+            points=(2 * level.points * max_points + best) // (2 * best),  # halves round up
             descriptor=level.descriptor,
         )
         for level in criterion.levels
@@ -297,6 +297,14 @@ def _scaled(criterion: CriterionInput, max_points: int, number: int) -> Criterio
         max_points=max_points,
         levels=levels,
     )
+
+
+def _weigh(criteria: list[CriterionInput], criterion_points: Mapping[int, int] | None) -> None:
+    for number, points in (criterion_points or {}).items():
+        if not 1 <= number <= len(criteria):
+            raise ApplicationError(f"There is no criterion {number}.", field="criterion_points")
+        if points != criteria[number - 1].max_points:
+            criteria[number - 1] = _scaled(criteria[number - 1], points, number)
 
 
 @dataclass(frozen=True)
@@ -357,10 +365,7 @@ def rubric_import_plan(
         default_name = data.get("name") or ""
         description = _text(data.get("description"), "description")
         domain = data.get("domain")
-    for number, points in (criterion_points or {}).items():
-        if not 1 <= number <= len(criteria):
-            raise ApplicationError(f"There is no criterion {number}.", field="criterion_points")
-        criteria[number - 1] = _scaled(criteria[number - 1], points, number)
+    _weigh(criteria, criterion_points)
     return RubricPlan(
         name=_text(name or default_name, "name", limit=MAX_NAME_CHARS, required=True).strip(),
         description=description,
@@ -394,7 +399,7 @@ def _fingerprint(*, description: str, domain: str, prompt: str, criteria) -> tup
     )
 
 
-def _same_in_library(plan: RubricPlan) -> RubricVersion | None:
+def rubric_in_library(*, plan: RubricPlan) -> RubricVersion | None:
     """A version with this plan's content under this name (or a numbered copy of it)."""
     wanted = _fingerprint(
         description=plan.description,
@@ -413,7 +418,10 @@ def _same_in_library(plan: RubricPlan) -> RubricVersion | None:
             description=version.rubric.description,
             domain=version.rubric.domain,
             prompt=version.rubric.prompt,
-            criteria=version.criteria.all(),
+            criteria=[
+                CriterionInput(c.title, c.max_points, list(c.levels.all()), c.description)
+                for c in version.criteria.all()
+            ],
         )
         if found == wanted:
             return version
@@ -442,7 +450,7 @@ def rubric_plan_save(*, plan: RubricPlan, created_by) -> tuple[RubricVersion, bo
     the same name is reused, not copied; any other rubric of that name makes a new one with a
     unique name ("name (2)"), so a dropdown never shows two alike.
     """
-    existing = _same_in_library(plan)
+    existing = rubric_in_library(plan=plan)
     if existing is not None:
         return existing, True
     version = rubric_create(
@@ -538,6 +546,29 @@ def rubric_csv_criteria(*, csv_text: str) -> list[CriterionInput]:
         )
         for first, levels in groups
     ]
+
+
+def rubric_csv_plan(
+    *, csv_text: str, name: str, criterion_points: Mapping[int, int] | None = None
+) -> RubricPlan:
+    """Read the CSV shape into a plan with its warnings (tied points); nothing is saved."""
+    criteria = rubric_csv_criteria(csv_text=csv_text)
+    _weigh(criteria, criterion_points)
+    warnings = [
+        warning
+        for number, criterion in enumerate(criteria, start=1)
+        for warning in _tied(number, list(criterion.levels))
+    ]
+    return RubricPlan(
+        name=_text(name, "name", limit=MAX_NAME_CHARS, required=True).strip(),
+        description="",
+        domain="",
+        prompt="",
+        criteria=criteria,
+        criterion_ids=[f"C{number}" for number in range(1, len(criteria) + 1)],
+        warnings=warnings,
+        is_dataset=False,
+    )
 
 
 def rubric_import_csv(*, csv_text: str, name: str, created_by) -> RubricVersion:

@@ -172,6 +172,10 @@ CALLS: dict[str, tuple[Call, dict[str, int]]] = {
         ),
         dict(student=403, classmate=403, educator=201, outsider=404, admin=201),
     ),
+    "rubric import preview": (
+        Call("post", "api_rubric_import_preview", body=_dataset),
+        dict(student=403, classmate=403, educator=200, outsider=200, admin=200),
+    ),
     "submissions list": (
         Call("get", "api_submissions", lambda o: [o[A].pk]),
         dict(student=200, classmate=200, educator=200, outsider=404, admin=200),

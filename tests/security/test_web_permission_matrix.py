@@ -99,6 +99,7 @@ MATRIX: dict[str, Route] = {
     # The rubric library is shared by all educators; only its author or an admin edits a rubric.
     "rubric_list": Route("get", NO_ARGS, EDUCATOR_LIST),
     "rubric_import": Route("get", NO_ARGS, EDUCATOR_LIST),
+    "rubric_imported": Route("get", lambda o: [o["assignment"].rubric_version_id], EDUCATOR_LIST),
     "rubric_edit": Route(
         "get", lambda o: [o["assignment"].rubric_version.rubric_id], {**TEACHING, "outsider": 403}
     ),
