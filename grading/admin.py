@@ -351,3 +351,12 @@ admin.site.register(get_user_model(), AAIEUserAdmin)
 
 
 admin.site.site_header = "AAIE administration"
+
+
+@admin.register(models.CalibrationSet)
+class CalibrationSetAdmin(admin.ModelAdmin):
+    """Imported through the course page, the API or manage.py import_calibration; read here."""
+
+    list_display = ["name", "assignment", "source", "created_by", "created_at"]
+    search_fields = ["name", "source", "assignment__course__code"]
+    readonly_fields = ["assignment", "source", "created_by", "created_at"]
