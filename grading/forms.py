@@ -6,6 +6,7 @@ from django import forms
 
 from grading.ingest.detect import ACCEPTED_EXTENSIONS
 from grading.models import Criterion, RubricVersion
+from grading.services.rubric_library import DEFAULT_BAND_POINTS, band_label
 from grading.services.rubrics import CriterionInput, LevelInput
 
 MAX_TASK_CHARS = 20_000
@@ -368,11 +369,26 @@ class CalibrationImportForm(forms.Form):
         label="Name of the set",
         help_text="Leave blank to use the rubric's or the ZIP's name.",
     )
+    UPLOAD_FIELDS = ("dataset", "labels", "archive", "rubric_version", "task", "name")
 
     def __init__(self, *args, rubric_versions=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if rubric_versions is not None:
             self.fields["rubric_version"].queryset = rubric_versions
+        for band, points in DEFAULT_BAND_POINTS.items():
+            self.fields[band] = forms.IntegerField(
+                min_value=0,
+                max_value=1000,
+                initial=points,
+                required=False,
+                label=f"{band_label(band)} (points)",
+            )
+
+    def upload(self) -> dict:
+        """The cleaned input as calibration_import_upload takes it."""
+        data = self.cleaned_data
+        bands = {band: data[band] for band in DEFAULT_BAND_POINTS if data.get(band) is not None}
+        return {**{name: data.get(name) for name in self.UPLOAD_FIELDS}, "band_points": bands}
 
     def clean(self):
         data = super().clean()

@@ -132,8 +132,10 @@ def calibration_import_upload(
     rubric_version: RubricVersion | None = None,
     task: str = "",
     name: str = "",
+    band_points: Mapping[str, int] | None = None,
 ) -> CalibrationImport:
-    """Import uploads: a dataset JSON, or a labels CSV with its class ZIP, rubric and task."""
+    """Import uploads: a dataset JSON (its bands worth `band_points`), or a labels CSV with its
+    class ZIP, rubric and task."""
     if dataset is not None:
         return calibration_import_dataset(
             course=course,
@@ -143,6 +145,7 @@ def calibration_import_upload(
             created_by=created_by,
             name=name,
             source=PurePosixPath(dataset.name or "").name[-200:],
+            band_points=band_points,
         )
     if labels is None or archive is None or rubric_version is None or not task.strip():
         raise ApplicationError(

@@ -322,6 +322,8 @@ class RubricPlan:
 
 
 def _band_points(band_points: Mapping[str, int] | None) -> dict[str, int]:
+    if band_points is not None and not isinstance(band_points, Mapping):
+        raise ApplicationError("Band points must be an object of band: points.")
     points = {**DEFAULT_BAND_POINTS, **(band_points or {})}
     if set(points) != set(DATASET_BANDS):
         raise ApplicationError(

@@ -26,7 +26,7 @@ def calibration_import_page(request: HttpRequest, course_id: int) -> HttpRespons
     if posted and form.is_valid():
         try:
             result = calibration_import_upload(
-                course=course, created_by=request.user, **form.cleaned_data
+                course=course, created_by=request.user, **form.upload()
             )
         except ApplicationError as error:
             form.add_error(None, error.message)

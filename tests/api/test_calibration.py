@@ -108,3 +108,21 @@ def test_a_student_of_the_course_cannot_import(course, student):
 
     assert response.status_code == 403
     assert not CalibrationSet.objects.exists()
+
+
+def test_band_points_come_as_json_in_the_form(course, educator):
+    response = api_for(educator).post(
+        reverse("api_calibration_sets", args=[course.pk]),
+        {"dataset": upload(dataset()), "band_points": json.dumps({"excellent": 9})},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.content
+    assert Submission.objects.get(original_name="entry-0001.txt").review.total == 18
+    wrong = api_for(educator).post(
+        reverse("api_calibration_sets", args=[course.pk]),
+        {"dataset": upload(dataset()), "band_points": "[1, 2]"},
+        format="multipart",
+    )
+    assert wrong.status_code == 400
+    assert "Band points must be an object" in wrong.json()["error"]["message"]

@@ -132,3 +132,15 @@ def test_other_courses_educators_and_students_cannot_import(
     assert client_for(outsider_educator).post(url, {"dataset": dataset_upload()}).status_code == 404
     assert client_for(student).post(url, {"dataset": dataset_upload()}).status_code == 403
     assert CalibrationSet.objects.count() == 1
+
+
+def test_the_page_takes_the_points_of_each_band(course, educator):
+    client_for(educator).post(
+        reverse("calibration_import", args=[course.pk]),
+        {"dataset": dataset_upload(), "excellent": "10", "good": "7"},
+    )
+
+    assignment = CalibrationSet.objects.get().assignment
+    best = assignment.submissions.get(original_name="entry-0001.txt").review
+    assert best.total == 20  # "excellent" on both criteria, 10 each
+    assert assignment.submissions.get(original_name="entry-0006.txt").review.total == 14

@@ -58,6 +58,13 @@ class CalibrationSetListView(generics.GenericAPIView):
             max_length=20_000, required=False, default="", help_text="With labels: the task."
         )
         name = serializers.CharField(max_length=200, required=False, default="")
+        band_points = serializers.JSONField(
+            binary=True,
+            required=False,
+            default=dict,
+            help_text='With a dataset: points per band as JSON, e.g. {"excellent": 10, '
+            '"good": 8, "average": 6, "needs_improvement": 3, "poor": 0}; defaults 4, 3, 2, 1, 0.',
+        )
 
         class Meta:
             ref_name = "CalibrationImport"
