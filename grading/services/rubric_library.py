@@ -466,22 +466,6 @@ def rubric_plan_save(*, plan: RubricPlan, created_by) -> tuple[RubricVersion, bo
     return version, False
 
 
-def rubric_import(
-    *,
-    data: Mapping[str, Any],
-    created_by,
-    name: str = "",
-    band_points: Mapping[str, int] | None = None,
-    criterion_points: Mapping[int, int] | None = None,
-) -> tuple[RubricVersion, str]:
-    """Import either JSON shape at once (no preview); returns the version and the prompt."""
-    plan = rubric_import_plan(
-        data=data, name=name, band_points=band_points, criterion_points=criterion_points
-    )
-    version, _reused = rubric_plan_save(plan=plan, created_by=created_by)
-    return version, plan.prompt
-
-
 def rubric_export_csv(*, rubric_version: RubricVersion) -> str:
     """The version as CSV text, one row per level (see the module's description)."""
     out = io.StringIO()
@@ -574,8 +558,8 @@ def rubric_csv_plan(
 
 
 def rubric_import_csv(*, csv_text: str, name: str, created_by) -> RubricVersion:
-    """Create a rubric (version 1) named `name` from the CSV shape."""
-    criteria = rubric_csv_criteria(csv_text=csv_text)
-    return rubric_create(
-        name=_text(name, "name", limit=MAX_NAME_CHARS), criteria=criteria, created_by=created_by
+    """Save the CSV shape at once (no preview), reusing an identical rubric."""
+    version, _reused = rubric_plan_save(
+        plan=rubric_csv_plan(csv_text=csv_text, name=name), created_by=created_by
     )
+    return version
