@@ -218,15 +218,9 @@ def calibration_import_dataset(
     if not isinstance(items, list) or not items:
         raise ApplicationError("The dataset has no 'submissions' list.")
     _check_count(len(items))
-    criteria = _Criteria(plan.criteria, plan.criterion_ids)
-    entries, problems, ignored = [], [], set()
-    for number, item in enumerate(items, start=1):
-        try:
-            entries.append(_dataset_entry(number, item, criteria))
-        except ApplicationError as error:
-            problems.append(Problem(f"Entry {number}", error.message))
-        if isinstance(item, Mapping):
-            ignored |= {str(key)[:80] for key in item if key not in ENTRY_FIELDS}
+    entries, problems, ignored = _dataset_entries(
+        items, _Criteria(plan.criteria, plan.criterion_ids)
+    )
     warnings = list(plan.warnings)
     if ignored:
         warnings.append(f"Entries: the fields {', '.join(sorted(ignored))} are not read.")
@@ -251,6 +245,21 @@ def _check_count(count: int) -> None:
         raise ApplicationError(
             f"{count} entries is more than the {MAX_ENTRIES} a calibration set may hold."
         )
+
+
+def _dataset_entries(
+    items: list, criteria: _Criteria
+) -> tuple[list[_Entry], list[Problem], set[str]]:
+    """The good entries, a problem per bad one, and the entry fields that are not read."""
+    entries, problems, ignored = [], [], set()
+    for number, item in enumerate(items, start=1):
+        try:
+            entries.append(_dataset_entry(number, item, criteria))
+        except ApplicationError as error:
+            problems.append(Problem(f"Entry {number}", error.message))
+        if isinstance(item, Mapping):
+            ignored |= {str(key)[:80] for key in item if key not in ENTRY_FIELDS}
+    return entries, problems, ignored
 
 
 def _dataset_entry(number: int, item: Any, criteria: _Criteria) -> _Entry:
