@@ -62,7 +62,7 @@ def course_for_educator(*, user: User, course_id: int) -> Course | None:
 
 def assignment_for_educator(*, user: User, assignment_id: int) -> Assignment | None:
     assignments = taught_by(
-        Assignment.objects.select_related("course", "rubric_version__rubric"),
+        Assignment.objects.select_related("course", "rubric_version__rubric", "calibration_set"),
         user=user,
         course="course",
     )

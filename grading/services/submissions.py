@@ -26,7 +26,14 @@ from grading.ingest.extract import Extracted, extract
 from grading.ingest.roster import Roster, StudentMatcher, StudentRef, parse_roster
 from grading.ingest.text import clean_file_name
 from grading.llm.injection import detect_injection
-from grading.models import Assignment, Enrolment, Submission, UnmatchedUpload, UploadBatch
+from grading.models import (
+    Assignment,
+    CalibrationSet,
+    Enrolment,
+    Submission,
+    UnmatchedUpload,
+    UploadBatch,
+)
 
 INJECTION_FLAG = "injection_suspected"
 
@@ -373,6 +380,11 @@ def _store(
             )
             if enrolment is None and enrolled:
                 raise ApplicationError(f"{student} is not a student of {assignment.course.code}.")
+            if enrolled and CalibrationSet.objects.filter(assignment=assignment).exists():
+                # Its work is marked already; a class's upload would mix into its labels.
+                raise ApplicationError(
+                    "This is a calibration set: it takes no uploads; import another set instead."
+                )
             last_attempt = Submission.objects.filter(
                 assignment=assignment, student=student
             ).aggregate(last=Max("attempt"))["last"]

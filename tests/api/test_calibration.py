@@ -126,3 +126,22 @@ def test_band_points_come_as_json_in_the_form(course, educator):
     )
     assert wrong.status_code == 400
     assert "Band points must be an object" in wrong.json()["error"]["message"]
+
+
+def test_a_calibration_set_is_hidden_from_students_and_takes_no_uploads(course, educator, student):
+    api_for(educator).post(
+        reverse("api_calibration_sets", args=[course.pk]),
+        {"dataset": upload(dataset())},
+        format="multipart",
+    )
+    assignment = CalibrationSet.objects.get().assignment
+
+    assert api_for(student).get(reverse("api_assignment", args=[assignment.pk])).status_code == 404
+    response = api_for(educator).post(
+        reverse("api_submissions", args=[assignment.pk]),
+        {"files": [SimpleUploadedFile("s.txt", b"mine")], "student": "student"},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert "takes no uploads" in json.dumps(response.json())
+    assert not assignment.submissions.filter(student=student).exists()

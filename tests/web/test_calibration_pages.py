@@ -144,3 +144,12 @@ def test_the_page_takes_the_points_of_each_band(course, educator):
     best = assignment.submissions.get(original_name="entry-0001.txt").review
     assert best.total == 20  # "excellent" on both criteria, 10 each
     assert assignment.submissions.get(original_name="entry-0006.txt").review.total == 14
+
+
+def test_the_set_assignment_page_says_what_it_is(educator, calibration_set, assignment):
+    client = client_for(educator)
+    page = client.get(reverse("assignment_detail", args=[calibration_set.assignment.pk]))
+    assert "holds the calibration set" in page.content.decode()
+    assert reverse("calibration_set", args=[calibration_set.pk]) in page.content.decode()
+    other = client.get(reverse("assignment_detail", args=[assignment.pk])).content.decode()
+    assert "holds the calibration set" not in other
