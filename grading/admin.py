@@ -246,14 +246,6 @@ class ReviewAdmin(admin.ModelAdmin):
     inlines = [CriterionReviewInline]
 
 
-@admin.register(models.CalibrationSet)
-class CalibrationSetAdmin(admin.ModelAdmin):
-    list_display = ["name", "assignment", "source", "created_by", "created_at"]
-    list_filter = ["assignment__course"]
-    search_fields = ["name", "source"]
-    readonly_fields = ["assignment", "created_by", "created_at"]
-
-
 @admin.register(models.Evaluation)
 class EvaluationAdmin(admin.ModelAdmin):
     list_display = ["calibration_set", "profile_name", "requested_by", "created_at"]
@@ -375,3 +367,12 @@ admin.site.register(get_user_model(), AAIEUserAdmin)
 admin.site.site_header = "AAIE administration"
 
 from grading.lti import admin as lti_admin  # noqa: E402, F401  (registers the LTI models)
+
+
+@admin.register(models.CalibrationSet)
+class CalibrationSetAdmin(admin.ModelAdmin):
+    """Imported through the course page, the API or manage.py import_calibration; read here."""
+
+    list_display = ["name", "assignment", "source", "created_by", "created_at"]
+    search_fields = ["name", "source", "assignment__course__code"]
+    readonly_fields = ["assignment", "source", "created_by", "created_at"]

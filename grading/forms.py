@@ -6,6 +6,7 @@ from django import forms
 
 from grading.ingest.detect import ACCEPTED_EXTENSIONS
 from grading.models import Criterion, ModelProfile, RubricVersion
+from grading.services.rubric_library import DEFAULT_BAND_POINTS, band_label
 from grading.services.rubrics import CriterionInput, LevelInput
 
 MAX_TASK_CHARS = 20_000
@@ -257,12 +258,24 @@ RubricCriterionFormSet = forms.formset_factory(RubricCriterionForm, extra=2, max
 
 
 class RubricImportForm(forms.Form):
-    """A rubric file: AAIE JSON, AAIE dataset JSON (bands get the points below) or CSV."""
+    """A rubric file: AAIE JSON, AAIE dataset JSON (bands get the points below) or CSV.
+
+    The first post previews what would be saved, with warnings; the file's text then travels in
+    `content` and the educator may weight each criterion (`points_<n>`) before saving.
+    """
+
+    PREVIEW, SAVE = "preview", "save"
 
     file = forms.FileField(
+        required=False,
         label="Rubric file",
         widget=forms.ClearableFileInput(attrs={"accept": ".json,.csv"}),
         help_text=".json (AAIE's own or the AAIE dataset format) or .csv, one row per level.",
+    )
+    content = forms.CharField(required=False, widget=forms.HiddenInput, strip=False)
+    file_name = forms.CharField(required=False, max_length=255, widget=forms.HiddenInput)
+    action = forms.ChoiceField(
+        required=False, choices=[(PREVIEW, PREVIEW), (SAVE, SAVE)], widget=forms.HiddenInput
     )
     name = forms.CharField(
         max_length=200,
@@ -277,6 +290,27 @@ class RubricImportForm(forms.Form):
         min_value=0, max_value=1000, initial=1, label="Needs improvement"
     )
     poor = forms.IntegerField(min_value=0, max_value=1000, initial=0, label="Poor")
+
+    def __init__(self, *args, max_criteria: int = 0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for number in range(1, max_criteria + 1):
+            self.fields[f"points_{number}"] = forms.IntegerField(
+                min_value=1, max_value=1000, required=False, label=f"C{number} maximum points"
+            )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("file") and not data.get("content"):
+            raise forms.ValidationError("Choose a rubric file.")
+        return data
+
+    def criterion_points(self) -> dict[int, int]:
+        """{criterion number: max points} for the criteria the educator weighted."""
+        return {
+            int(name.removeprefix("points_")): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("points_") and value is not None
+        }
 
 
 class RubricSwitchForm(forms.Form):
@@ -300,3 +334,80 @@ class EvaluationForm(forms.Form):
         empty_label="The default model (settings)",
         help_text="The set is graded with this profile; no student's grade is touched.",
     )
+
+
+class CalibrationImportForm(forms.Form):
+    """Already-marked work: an AAIE dataset JSON, or a CSV of labels beside a class ZIP."""
+
+    dataset = forms.FileField(
+        required=False,
+        label="AAIE dataset file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".json"}),
+        help_text="A .json with prompt, rubric and submissions (final_submission, quality, "
+        "feedback). The rubric and the task come from the file.",
+    )
+    labels = forms.FileField(
+        required=False,
+        label="Labels CSV",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv"}),
+        help_text="Columns student_or_file, criterion, points_or_level, comment: one row per "
+        "file and criterion.",
+    )
+    archive = forms.FileField(
+        required=False,
+        label="Class ZIP",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip"}),
+        help_text="The marked files; each is matched to the CSV by its name.",
+    )
+    rubric_version = forms.ModelChoiceField(
+        queryset=RubricVersion.objects.none(),
+        required=False,
+        label="Rubric (CSV only)",
+        help_text="The rubric the CSV's labels were given against.",
+    )
+    task = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=MAX_TASK_CHARS,
+        required=False,
+        label="Task (CSV only)",
+        help_text="The assignment's task, as the model will read it.",
+    )
+    name = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Name of the set",
+        help_text="Leave blank to use the rubric's or the ZIP's name.",
+    )
+    UPLOAD_FIELDS = ("dataset", "labels", "archive", "rubric_version", "task", "name")
+
+    def __init__(self, *args, rubric_versions=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if rubric_versions is not None:
+            self.fields["rubric_version"].queryset = rubric_versions
+        for band, points in DEFAULT_BAND_POINTS.items():
+            self.fields[band] = forms.IntegerField(
+                min_value=0,
+                max_value=1000,
+                initial=points,
+                required=False,
+                label=f"{band_label(band)} (points)",
+            )
+
+    def upload(self) -> dict:
+        """The cleaned input as calibration_import_upload takes it."""
+        data = self.cleaned_data
+        bands = {band: data[band] for band in DEFAULT_BAND_POINTS if data.get(band) is not None}
+        return {**{name: data.get(name) for name in self.UPLOAD_FIELDS}, "band_points": bands}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("dataset"):
+            return data
+        needed = ("labels", "archive", "rubric_version", "task")
+        missing = [self.fields[name].label for name in needed if not data.get(name)]
+        if missing:
+            raise forms.ValidationError(
+                "Upload a dataset file, or a labels CSV with its ZIP, rubric and task "
+                f"(missing: {', '.join(missing)})."
+            )
+        return data

@@ -54,6 +54,10 @@ class Rubric(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Kept from an imported dataset and given back on export: its subject area and the task the
+    # rubric was written for (offered as a new assignment's task).
+    domain = models.CharField(max_length=200, blank=True)
+    prompt = models.TextField(blank=True)
 
     class Meta:
         ordering = ["name"]

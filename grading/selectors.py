@@ -48,7 +48,13 @@ def _by_pk(queryset: QuerySet, pk: int):
 
 def course_list_for_educator(*, user: User) -> QuerySet[Course]:
     courses = taught_by(Course.objects.all(), user=user, course="")
-    return courses.annotate(assignment_count=Count("assignments", distinct=True))
+    return courses.annotate(
+        assignment_count=Count(
+            "assignments",
+            filter=Q(assignments__calibration_set__isnull=True),
+            distinct=True,
+        )
+    )
 
 
 def course_for_educator(*, user: User, course_id: int) -> Course | None:
@@ -57,7 +63,7 @@ def course_for_educator(*, user: User, course_id: int) -> Course | None:
 
 def assignment_for_educator(*, user: User, assignment_id: int) -> Assignment | None:
     assignments = taught_by(
-        Assignment.objects.select_related("course", "rubric_version__rubric"),
+        Assignment.objects.select_related("course", "rubric_version__rubric", "calibration_set"),
         user=user,
         course="course",
     )
@@ -374,7 +380,9 @@ def student_status(submission: Submission) -> str:
 def assignment_list_for_student(*, user: User) -> QuerySet[Assignment]:
     return (
         Assignment.objects.filter(
-            course__enrolments__user=user, course__enrolments__role=Enrolment.Role.STUDENT
+            course__enrolments__user=user,
+            course__enrolments__role=Enrolment.Role.STUDENT,
+            calibration_set__isnull=True,  # already-marked work brought in to measure a model
         )
         .select_related("course")
         .order_by("course__code", "due_at", "title")
@@ -456,13 +464,42 @@ def unmatched_uploads_for_assignment(*, assignment: Assignment) -> QuerySet[Unma
     return UnmatchedUpload.objects.filter(assignment=assignment).order_by("original_name", "id")
 
 
-def calibration_set_for_educator(*, user: User, set_id: int) -> CalibrationSet | None:
+def class_assignments(*, course: Course) -> QuerySet[Assignment]:
+    """The course's assignments for its students: calibration sets are listed on their own."""
+    return course.assignments.filter(calibration_set__isnull=True)
+
+
+def calibration_sets_for_educator(*, user: User) -> QuerySet[CalibrationSet]:
     sets = taught_by(
-        CalibrationSet.objects.select_related("assignment__course", "assignment__rubric_version"),
+        CalibrationSet.objects.select_related(
+            "assignment__course", "assignment__rubric_version__rubric", "created_by"
+        ),
         user=user,
         course="assignment__course",
     )
-    return _by_pk(sets, set_id)
+    return sets.annotate(submission_count=Count("assignment__submissions", distinct=True)).order_by(
+        "-created_at", "-id"
+    )
+
+
+def calibration_set_for_educator(*, user: User, set_id: int) -> CalibrationSet | None:
+    return _by_pk(calibration_sets_for_educator(user=user), set_id)
+
+
+def calibration_labels(*, calibration_set: CalibrationSet) -> QuerySet[Submission]:
+    """The set's submissions with their pseudonyms and imported labels, in import order."""
+    return (
+        calibration_set.assignment.submissions.select_related("student", "review")
+        .prefetch_related(
+            Prefetch(
+                "review__criteria",
+                queryset=CriterionReview.objects.select_related("criterion").order_by(
+                    "criterion__order"
+                ),
+            )
+        )
+        .order_by("pk")
+    )
 
 
 def evaluation_for_educator(*, user: User, evaluation_id: int) -> Evaluation | None:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from grading.views import (
+    calibration,
     common,
     educator,
     evaluations,
@@ -123,6 +124,11 @@ urlpatterns = [
     ),
     path("rubrics/", rubrics.rubric_list, name="rubric_list"),
     path("rubrics/import/", rubrics.rubric_import_page, name="rubric_import"),
+    path(
+        "rubrics/versions/<int:version_id>/imported/",
+        rubrics.rubric_imported,
+        name="rubric_imported",
+    ),
     path("rubrics/<int:rubric_id>/edit/", rubrics.rubric_edit, name="rubric_edit"),
     path(
         "rubrics/versions/<int:version_id>/export/<str:fmt>/",
@@ -159,4 +165,14 @@ urlpatterns = [
     path("me/", student.my_submissions, name="my_submissions"),
     path("me/assignments/<int:assignment_id>/upload/", student.my_upload, name="my_upload"),
     path("me/submissions/<int:submission_id>/", student.my_feedback, name="my_feedback"),
+    path(
+        "courses/<int:course_id>/calibration-sets/import/",
+        calibration.calibration_import_page,
+        name="calibration_import",
+    ),
+    path(
+        "calibration-sets/<int:set_id>/",
+        calibration.calibration_set_detail,
+        name="calibration_set",
+    ),
 ]

@@ -37,6 +37,8 @@ RUBRIC = {
     "id": 2,
     "name": "Short answer",
     "description": "",
+    "domain": "",
+    "prompt": "",
     "created_at": WHEN,
     "versions": [{"id": 5, "number": 1, "created_at": WHEN}],
 }
@@ -71,11 +73,35 @@ DATASET = {
         ],
     },
     "prompt": "Explain recursion with an example.",
+    "domain": "Computer science",
 }
+DATASET_PLAN_CRITERIA = [
+    {
+        "title": "Understanding",
+        "description": "Explains what recursion is.",
+        "max_points": 4,
+        "levels": [
+            {"label": label, "points": points, "descriptor": descriptor}
+            for (label, points), descriptor in zip(
+                (
+                    ("Excellent", 4),
+                    ("Good", 3),
+                    ("Average", 2),
+                    ("Needs improvement", 1),
+                    ("Poor", 0),
+                ),
+                DATASET["rubric"]["criteria"][0]["performance_descriptors"].values(),
+                strict=True,
+            )
+        ],
+    }
+]
 NATIVE_EXPORT = {
     "format": "aaie.rubric/1",
     "name": "Short answer",
     "description": "",
+    "domain": "",
+    "prompt": "",
     "version": 1,
     "criteria": [{**CRITERIA_INPUT[0], "key": "C1"}],
 }
@@ -311,3 +337,25 @@ def request(name: str, value, media_type: str = "application/json") -> OpenApiEx
 
 def response(name: str, value, status: int = 200) -> OpenApiExample:
     return OpenApiExample(name, value=value, response_only=True, status_codes=[str(status)])
+
+
+CALIBRATION_SET = {
+    "id": 4,
+    "name": "Essays 2025",
+    "source": "essays-2025.json",
+    "course": 1,
+    "assignment": 12,
+    "rubric_version": 5,
+    "submissions": 20,
+    "created_by": "ada",
+    "created_at": WHEN,
+}
+CALIBRATION_IMPORT = {
+    "calibration_set": CALIBRATION_SET,
+    "stored": 20,
+    "rubric_reused": False,
+    "warnings": ["Criterion 2: no 'average' band; it has 4 levels, not 5."],
+    "problems": [
+        {"where": "Entry 7", "reason": "quality 'superb' is not one of excellent, good, …"}
+    ],
+}

@@ -83,6 +83,10 @@ class RubricSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
+    domain = serializers.CharField(allow_blank=True, help_text="From an imported dataset.")
+    prompt = serializers.CharField(
+        allow_blank=True, help_text="The task it was written for, from an imported dataset."
+    )
     created_at = serializers.DateTimeField()
     versions = RubricVersionSummarySerializer(many=True)
 

@@ -5,6 +5,7 @@ from django.urls import path, re_path
 from grading.api.errors import not_found
 from grading.api.views import (
     assignments,
+    calibration,
     courses,
     evaluations,
     regrades,
@@ -44,6 +45,11 @@ urlpatterns = [
     ),
     path("rubrics/", rubrics.RubricListView.as_view(), name="api_rubrics"),
     path("rubrics/import/", rubrics.RubricImportView.as_view(), name="api_rubric_import"),
+    path(
+        "rubrics/import/preview/",
+        rubrics.RubricImportPreviewView.as_view(),
+        name="api_rubric_import_preview",
+    ),
     path("rubrics/<int:rubric_id>/", rubrics.RubricDetailView.as_view(), name="api_rubric"),
     path(
         "rubrics/<int:rubric_id>/versions/",
@@ -156,6 +162,11 @@ urlpatterns = [
         "regrade-requests/<int:regrade_id>/answer/",
         regrades.RegradeAnswerView.as_view(),
         name="api_regrade_answer",
+    ),
+    path(
+        "courses/<int:course_id>/calibration-sets/",
+        calibration.CalibrationSetListView.as_view(),
+        name="api_calibration_sets",
     ),
     # Anything else under the API answers in the API's error shape, never an HTML page.
     re_path(r"^.*$", not_found, name="api_not_found"),

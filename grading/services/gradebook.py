@@ -7,7 +7,8 @@ import io
 
 from django.db.models import QuerySet
 
-from grading.models import Assignment, Criterion, GradingRun, Submission
+from grading.errors import ApplicationError
+from grading.models import Assignment, CalibrationSet, Criterion, GradingRun, Submission
 from grading.vocabulary import Provenance
 
 # A spreadsheet treats a cell starting with one of these as a formula; a quote makes it text.
@@ -38,6 +39,10 @@ def gradebook_for_assignment(*, assignment: Assignment) -> dict:
     Final points are the educator's reviewed points where a review exists; the AI total is that
     of the newest successful run, shown beside them.
     """
+    if CalibrationSet.objects.filter(assignment=assignment).exists():
+        raise ApplicationError(
+            "A calibration set has no gradebook: its students are pseudonyms, not a class."
+        )
     criteria: list[Criterion] = list(assignment.rubric_version.criteria.order_by("order"))
     rows = []
     for submission in _newest_attempts(assignment):

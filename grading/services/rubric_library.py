@@ -5,8 +5,13 @@ Two JSON shapes are understood:
   `rubric_export` writes it, so an export imports again unchanged.
 - The AAIE dataset format: `rubric.rubric_id`, `criteria[]` (at the top or inside `rubric`) with
   `criterion_id`, `name`, `description` and `performance_descriptors` keyed by the bands
-  excellent, good, average, needs_improvement and poor, and the assignment's `prompt`. Bands carry
-  no points; the caller chooses the points of each band.
+  excellent, good, average, needs_improvement and poor, the assignment's `prompt` and its
+  `domain`. Bands carry no points; the caller chooses the points of each band, and may weight
+  each criterion (its best band worth the points given, the others scaled).
+
+Both shapes keep `prompt` and `domain` on the rubric and give them back on export. An import is
+read into a plan first (`rubric_import_plan`), whose warnings (a missing band, reversed or tied
+points, a field that is ignored) are shown before anything is saved (`rubric_plan_save`).
 
 The CSV shape (`rubric_export_csv`, `rubric_import_csv`) has the header row
 `criterion,criterion_description,max_points,level,points,descriptor` and one row per level, best
@@ -20,13 +25,18 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
+from django.db.models import Q
+
 from grading.errors import ApplicationError
-from grading.models import RubricVersion
+from grading.models import Rubric, RubricVersion
 from grading.services.rubrics import (
     CriterionInput,
     LevelInput,
+    level_sorted,
     rubric_create,
 )
 
@@ -38,6 +48,18 @@ MAX_POINTS = 1000
 MAX_TEXT_CHARS = 5000
 MAX_CSV_CHARS = 500_000
 CSV_COLUMNS = ("criterion", "criterion_description", "max_points", "level", "points", "descriptor")
+MAX_PROMPT_CHARS = 50_000
+# The fields each shape's reader uses; any other field is reported as ignored before saving.
+NATIVE_FIELDS = frozenset(
+    {"format", "name", "description", "version", "criteria", "domain", "prompt"}
+)
+NATIVE_CRITERION_FIELDS = frozenset({"key", "title", "description", "max_points", "levels"})
+NATIVE_LEVEL_FIELDS = frozenset({"label", "points", "descriptor"})
+DATASET_FIELDS = frozenset({"rubric", "criteria", "prompt", "domain"})
+DATASET_RUBRIC_FIELDS = frozenset({"rubric_id", "name", "description", "criteria", "domain"})
+DATASET_CRITERION_FIELDS = frozenset(
+    {"criterion_id", "name", "description", "performance_descriptors"}
+)
 
 
 def rubric_export(*, rubric_version: RubricVersion) -> dict[str, Any]:
@@ -46,6 +68,8 @@ def rubric_export(*, rubric_version: RubricVersion) -> dict[str, Any]:
         "format": NATIVE_FORMAT,
         "name": rubric_version.rubric.name,
         "description": rubric_version.rubric.description,
+        "domain": rubric_version.rubric.domain,
+        "prompt": rubric_version.rubric.prompt,
         "version": rubric_version.number,
         "criteria": [
             {
@@ -63,8 +87,9 @@ def rubric_export(*, rubric_version: RubricVersion) -> dict[str, Any]:
     }
 
 
-def rubric_export_dataset(*, rubric_version: RubricVersion, prompt: str = "") -> dict[str, Any]:
-    """The version in the AAIE dataset shape; levels map to bands best first.
+def rubric_export_dataset(*, rubric_version: RubricVersion) -> dict[str, Any]:
+    """The version in the AAIE dataset shape, with the rubric's prompt and domain; levels map to
+    bands best first.
 
     A criterion with other than five levels keeps its own labels as band names, lower-cased.
     """
@@ -88,7 +113,8 @@ def rubric_export_dataset(*, rubric_version: RubricVersion, prompt: str = "") ->
         )
     return {
         "rubric": {"rubric_id": rubric_version.rubric.name, "criteria": criteria},
-        "prompt": prompt,
+        "prompt": rubric_version.rubric.prompt,
+        "domain": rubric_version.rubric.domain,
     }
 
 
@@ -118,15 +144,39 @@ def _list(value: Any, what: str) -> list:
     return value
 
 
-def _native_criteria(data: Mapping[str, Any]) -> list[CriterionInput]:
-    criteria = []
+def _unknown(item: Mapping[str, Any], known: frozenset[str], where: str) -> list[str]:
+    """A warning per field the importer does not read, so nothing is dropped unseen."""
+    return [
+        f"{where}: the field '{str(key)[:80]}' is not read and was ignored."
+        for key in item
+        if key not in known
+    ]
+
+
+def _tied(number: int, levels: list[LevelInput]) -> list[str]:
+    seen: dict[int, str] = {}
+    warnings = []
+    for level in levels:
+        if level.points in seen:
+            warnings.append(
+                f"Criterion {number}: '{seen[level.points]}' and '{level.label}' are both "
+                f"worth {level.points} points."
+            )
+        seen.setdefault(level.points, level.label)
+    return warnings
+
+
+def _native_criteria(data: Mapping[str, Any]) -> tuple[list[CriterionInput], list[str]]:
+    criteria, warnings = [], []
     for number, item in enumerate(_list(data.get("criteria"), "criteria"), start=1):
         if not isinstance(item, Mapping):
             raise ApplicationError(f"Criterion {number} must be an object.")
+        warnings += _unknown(item, NATIVE_CRITERION_FIELDS, f"Criterion {number}")
         levels = []
         for level in _list(item.get("levels"), f"Criterion {number} levels"):
             if not isinstance(level, Mapping):
                 raise ApplicationError(f"Criterion {number}: every level must be an object.")
+            warnings += _unknown(level, NATIVE_LEVEL_FIELDS, f"Criterion {number} level")
             levels.append(
                 LevelInput(
                     label=_text(level.get("label"), f"Criterion {number} level label", limit=80),
@@ -134,6 +184,7 @@ def _native_criteria(data: Mapping[str, Any]) -> list[CriterionInput]:
                     descriptor=_text(level.get("descriptor"), f"Criterion {number} descriptor"),
                 )
             )
+        warnings += _tied(number, levels)
         criteria.append(
             CriterionInput(
                 title=_text(item.get("title"), f"Criterion {number} title", limit=MAX_NAME_CHARS),
@@ -142,18 +193,43 @@ def _native_criteria(data: Mapping[str, Any]) -> list[CriterionInput]:
                 levels=levels,
             )
         )
-    return criteria
+    return criteria, warnings
+
+
+def band_label(band: str) -> str:
+    """The level label a dataset band becomes: "needs_improvement" → "Needs improvement"."""
+    return band.replace("_", " ").capitalize()
+
+
+def _band_warnings(number: int, levels: list[tuple[str, LevelInput]]) -> list[str]:
+    """Missing bands, and a worse band worth more than a better one, in one criterion."""
+    present = [band for band, _ in levels]
+    warnings = [
+        f"Criterion {number}: no '{band}' band; it has {len(present)} levels, not "
+        f"{len(DATASET_BANDS)}."
+        for band in DATASET_BANDS
+        if band not in present
+    ]
+    for (better, high), (worse, low) in zip(levels, levels[1:], strict=False):
+        if low.points > high.points:
+            warnings.append(
+                f"Criterion {number}: '{worse}' ({low.points}) is worth more than '{better}' "
+                f"({high.points}): the points are reversed."
+            )
+    return warnings
 
 
 def _dataset_criteria(
     data: Mapping[str, Any], band_points: Mapping[str, int]
-) -> list[CriterionInput]:
+) -> tuple[list[CriterionInput], list[str], list[str]]:
+    """The criteria, each one's criterion_id, and warnings about what looks wrong."""
     rubric = data.get("rubric") or {}
     raw = data.get("criteria", rubric.get("criteria") if isinstance(rubric, Mapping) else None)
-    criteria = []
+    criteria, ids, warnings = [], [], []
     for number, item in enumerate(_list(raw, "criteria"), start=1):
         if not isinstance(item, Mapping):
             raise ApplicationError(f"Criterion {number} must be an object.")
+        warnings += _unknown(item, DATASET_CRITERION_FIELDS, f"Criterion {number}")
         descriptors = item.get("performance_descriptors")
         if not isinstance(descriptors, Mapping):
             raise ApplicationError(
@@ -165,16 +241,22 @@ def _dataset_criteria(
                 f"Criterion {number}: unknown bands {', '.join(map(str, unknown))}; "
                 f"expected {', '.join(DATASET_BANDS)}."
             )
-        levels = [
-            LevelInput(
-                label=band.replace("_", " ").capitalize(),
-                points=band_points[band],
-                descriptor=_text(descriptors[band], f"Criterion {number} {band}"),
+        banded = [
+            (
+                band,
+                LevelInput(
+                    label=band_label(band),
+                    points=band_points[band],
+                    descriptor=_text(descriptors[band], f"Criterion {number} {band}"),
+                ),
             )
             for band in DATASET_BANDS
             if band in descriptors
         ]
+        levels = [level for _, level in banded]
+        warnings += _band_warnings(number, banded) + _tied(number, levels)
         title = item.get("name") or item.get("criterion_id")
+        ids.append(str(item.get("criterion_id") or title))
         criteria.append(
             CriterionInput(
                 title=_text(title, f"Criterion {number} name", limit=MAX_NAME_CHARS),
@@ -183,7 +265,7 @@ def _dataset_criteria(
                 levels=levels,
             )
         )
-    return criteria
+    return criteria, ids, warnings
 
 
 def is_dataset_format(data: Mapping[str, Any]) -> bool:
@@ -195,43 +277,193 @@ def is_dataset_format(data: Mapping[str, Any]) -> bool:
     return "rubric" in data or (isinstance(first, Mapping) and "performance_descriptors" in first)
 
 
-def rubric_import(
+def _scaled(criterion: CriterionInput, max_points: int, number: int) -> CriterionInput:
+    """The criterion worth `max_points`, its levels' points scaled from its best level."""
+    _int(max_points, f"Criterion {number} points")
+    best = max((level.points for level in criterion.levels), default=0)
+    if best == 0:
+        raise ApplicationError(f"Criterion {number}: its best level is worth 0; it cannot scale.")
+    levels = [
+        LevelInput(
+            label=level.label,
+            points=(2 * level.points * max_points + best) // (2 * best),  # halves round up
+            descriptor=level.descriptor,
+        )
+        for level in criterion.levels
+    ]
+    return CriterionInput(
+        title=criterion.title,
+        description=criterion.description,
+        max_points=max_points,
+        levels=levels,
+    )
+
+
+def _weigh(criteria: list[CriterionInput], criterion_points: Mapping[int, int] | None) -> None:
+    for number, points in (criterion_points or {}).items():
+        if not 1 <= number <= len(criteria):
+            raise ApplicationError(f"There is no criterion {number}.", field="criterion_points")
+        if points != criteria[number - 1].max_points:
+            criteria[number - 1] = _scaled(criteria[number - 1], points, number)
+
+
+@dataclass(frozen=True)
+class RubricPlan:
+    """What an import would create, read but not yet saved: previewed, then saved."""
+
+    name: str
+    description: str
+    domain: str
+    prompt: str
+    criteria: list[CriterionInput]
+    criterion_ids: list[str]  # the file's id of each criterion (dataset criterion_id, or key)
+    warnings: list[str]
+    is_dataset: bool
+
+
+def _band_points(band_points: Mapping[str, int] | None) -> dict[str, int]:
+    if band_points is not None and not isinstance(band_points, Mapping):
+        raise ApplicationError("Band points must be an object of band: points.")
+    points = {**DEFAULT_BAND_POINTS, **(band_points or {})}
+    if set(points) != set(DATASET_BANDS):
+        raise ApplicationError(
+            f"Band points are for the bands {', '.join(DATASET_BANDS)}.", field="band_points"
+        )
+    for value in points.values():
+        _int(value, "Band points")
+    return points
+
+
+def rubric_import_plan(
     *,
     data: Mapping[str, Any],
-    created_by,
     name: str = "",
     band_points: Mapping[str, int] | None = None,
-) -> tuple[RubricVersion, str]:
-    """Create a rubric (version 1) from either JSON shape; returns it and the dataset's prompt.
+    criterion_points: Mapping[int, int] | None = None,
+    also_known: frozenset[str] = frozenset(),
+) -> RubricPlan:
+    """Read either JSON shape into a plan with its warnings; nothing is saved.
 
-    `band_points` gives the points of each dataset band (defaults 4, 3, 2, 1, 0); a criterion's
-    maximum is its best band's points.
+    `band_points` gives the points of each dataset band (defaults 4, 3, 2, 1, 0).
+    `criterion_points` ({criterion number from 1: max points}) weights criteria: that criterion's
+    levels are scaled so its best level is worth the points given. `also_known` names top-level
+    fields the caller reads itself (a calibration set's `submissions`).
     """
     if not isinstance(data, Mapping):
         raise ApplicationError("The rubric JSON must be an object.", field="data")
     if is_dataset_format(data):
-        points = {**DEFAULT_BAND_POINTS, **(band_points or {})}
-        if set(points) != set(DATASET_BANDS):
-            raise ApplicationError(
-                f"Band points are for the bands {', '.join(DATASET_BANDS)}.", field="band_points"
-            )
-        for value in points.values():
-            _int(value, "Band points")
-        criteria = _dataset_criteria(data, points)
+        criteria, ids, warnings = _dataset_criteria(data, _band_points(band_points))
         rubric = data.get("rubric") if isinstance(data.get("rubric"), Mapping) else {}
+        warnings = _unknown(data, DATASET_FIELDS | also_known, "The file") + (
+            _unknown(rubric, DATASET_RUBRIC_FIELDS, "rubric") + warnings
+        )
         default_name = str(rubric.get("rubric_id") or rubric.get("name") or "")
-        prompt = _text(data.get("prompt"), "prompt", limit=50000)
-        description = ""
+        description = _text(rubric.get("description"), "rubric description")
+        domain = data.get("domain", rubric.get("domain"))
     else:
-        criteria = _native_criteria(data)
+        criteria, warnings = _native_criteria(data)
+        warnings = _unknown(data, NATIVE_FIELDS | also_known, "The file") + warnings
+        ids = [f"C{number}" for number in range(1, len(criteria) + 1)]
         default_name = data.get("name") or ""
         description = _text(data.get("description"), "description")
-        prompt = ""
-    chosen = _text(name or default_name, "name", limit=MAX_NAME_CHARS)
-    version = rubric_create(
-        name=chosen, criteria=criteria, created_by=created_by, description=description
+        domain = data.get("domain")
+    _weigh(criteria, criterion_points)
+    return RubricPlan(
+        name=_text(name or default_name, "name", limit=MAX_NAME_CHARS, required=True).strip(),
+        description=description,
+        domain=_text(domain, "domain", limit=MAX_NAME_CHARS).strip(),
+        prompt=_text(data.get("prompt"), "prompt", limit=MAX_PROMPT_CHARS).strip(),
+        criteria=criteria,
+        criterion_ids=ids,
+        warnings=warnings,
+        is_dataset=is_dataset_format(data),
     )
-    return version, prompt
+
+
+def _fingerprint(*, description: str, domain: str, prompt: str, criteria) -> tuple:
+    """What makes two rubrics the same content, whatever their names."""
+    return (
+        description.strip(),
+        domain,
+        prompt,
+        tuple(
+            (
+                criterion.title.strip(),
+                criterion.description.strip(),
+                criterion.max_points,
+                tuple(
+                    (level.label.strip(), level.points, level.descriptor.strip())
+                    for level in criterion.levels
+                ),
+            )
+            for criterion in criteria
+        ),
+    )
+
+
+def rubric_in_library(*, plan: RubricPlan) -> RubricVersion | None:
+    """A version with this plan's content under this name (or a numbered copy of it)."""
+    wanted = _fingerprint(
+        description=plan.description,
+        domain=plan.domain,
+        prompt=plan.prompt,
+        criteria=[
+            CriterionInput(c.title, c.max_points, level_sorted(c.levels), c.description)
+            for c in plan.criteria
+        ],
+    )
+    versions = RubricVersion.objects.filter(
+        Q(rubric__name__iexact=plan.name) | Q(rubric__name__istartswith=f"{plan.name} (")
+    ).select_related("rubric")
+    for version in versions.prefetch_related("criteria__levels").order_by("rubric_id", "number"):
+        found = _fingerprint(
+            description=version.rubric.description,
+            domain=version.rubric.domain,
+            prompt=version.rubric.prompt,
+            criteria=[
+                CriterionInput(c.title, c.max_points, list(c.levels.all()), c.description)
+                for c in version.criteria.all()
+            ],
+        )
+        if found == wanted:
+            return version
+    return None
+
+
+def unique_rubric_name(name: str) -> str:
+    """`name`, or "name (2)", "name (3)"… : the first no rubric in the library has."""
+    taken = {
+        existing.lower()
+        for existing in Rubric.objects.filter(name__istartswith=name).values_list("name", flat=True)
+    }
+    candidate, number = name, 1
+    while candidate.lower() in taken:
+        number += 1
+        suffix = f" ({number})"
+        candidate = name[: MAX_NAME_CHARS - len(suffix)] + suffix
+    return candidate
+
+
+@transaction.atomic
+def rubric_plan_save(*, plan: RubricPlan, created_by) -> tuple[RubricVersion, bool]:
+    """Save a plan; returns the version and whether it was already in the library.
+
+    A rubric with the same content (criteria, levels, points, description, domain, prompt) under
+    the same name is reused, not copied; any other rubric of that name makes a new one with a
+    unique name ("name (2)"), so a dropdown never shows two alike.
+    """
+    existing = rubric_in_library(plan=plan)
+    if existing is not None:
+        return existing, True
+    version = rubric_create(
+        name=unique_rubric_name(plan.name),
+        criteria=plan.criteria,
+        created_by=created_by,
+        description=plan.description,
+        domain=plan.domain,
+        prompt=plan.prompt,
+    )
+    return version, False
 
 
 def rubric_export_csv(*, rubric_version: RubricVersion) -> str:
@@ -302,9 +534,32 @@ def rubric_csv_criteria(*, csv_text: str) -> list[CriterionInput]:
     ]
 
 
-def rubric_import_csv(*, csv_text: str, name: str, created_by) -> RubricVersion:
-    """Create a rubric (version 1) named `name` from the CSV shape."""
+def rubric_csv_plan(
+    *, csv_text: str, name: str, criterion_points: Mapping[int, int] | None = None
+) -> RubricPlan:
+    """Read the CSV shape into a plan with its warnings (tied points); nothing is saved."""
     criteria = rubric_csv_criteria(csv_text=csv_text)
-    return rubric_create(
-        name=_text(name, "name", limit=MAX_NAME_CHARS), criteria=criteria, created_by=created_by
+    _weigh(criteria, criterion_points)
+    warnings = [
+        warning
+        for number, criterion in enumerate(criteria, start=1)
+        for warning in _tied(number, list(criterion.levels))
+    ]
+    return RubricPlan(
+        name=_text(name, "name", limit=MAX_NAME_CHARS, required=True).strip(),
+        description="",
+        domain="",
+        prompt="",
+        criteria=criteria,
+        criterion_ids=[f"C{number}" for number in range(1, len(criteria) + 1)],
+        warnings=warnings,
+        is_dataset=False,
     )
+
+
+def rubric_import_csv(*, csv_text: str, name: str, created_by) -> RubricVersion:
+    """Save the CSV shape at once (no preview), reusing an identical rubric."""
+    version, _reused = rubric_plan_save(
+        plan=rubric_csv_plan(csv_text=csv_text, name=name), created_by=created_by
+    )
+    return version

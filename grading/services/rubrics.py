@@ -59,14 +59,24 @@ def _validate_criteria(criteria: Sequence[CriterionInput]) -> None:
 
 @transaction.atomic
 def rubric_create(
-    *, name: str, criteria: Sequence[CriterionInput], created_by, description: str = ""
+    *,
+    name: str,
+    criteria: Sequence[CriterionInput],
+    created_by,
+    description: str = "",
+    domain: str = "",
+    prompt: str = "",
 ) -> RubricVersion:
     """Create a rubric in the library together with its version 1."""
     if not name.strip():
         raise ApplicationError("The rubric needs a name.", field="rubric_name")
     _validate_criteria(criteria)
     rubric = Rubric.objects.create(
-        name=name.strip(), description=description, created_by=created_by
+        name=name.strip(),
+        description=description,
+        created_by=created_by,
+        domain=domain.strip(),
+        prompt=prompt.strip(),
     )
     version = RubricVersion.objects.create(rubric=rubric, number=1, created_by=created_by)
     _store_criteria(version, criteria)

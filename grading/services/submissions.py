@@ -26,7 +26,14 @@ from grading.ingest.extract import Extracted, extract
 from grading.ingest.roster import Roster, StudentMatcher, StudentRef, parse_roster
 from grading.ingest.text import clean_file_name
 from grading.llm.injection import detect_injection
-from grading.models import Assignment, Enrolment, Submission, UnmatchedUpload, UploadBatch
+from grading.models import (
+    Assignment,
+    CalibrationSet,
+    Enrolment,
+    Submission,
+    UnmatchedUpload,
+    UploadBatch,
+)
 
 INJECTION_FLAG = "injection_suspected"
 
@@ -62,6 +69,23 @@ def submission_create(
         content=content,
         extracted=extracted,
         uploaded_by=uploaded_by,
+    )
+
+
+def submission_create_for_calibration(
+    *, assignment: Assignment, student, name: str, content: bytes, extracted: Extracted, uploaded_by
+) -> Submission:
+    """Store already-marked work for a calibration set's pseudonymous student (never enrolled),
+    hashed and checked for injection as any upload is. `extracted` is `extract(name, content)`,
+    read by the caller first so that an unreadable file is refused before anything is stored."""
+    return _store(
+        assignment=assignment,
+        student=student,
+        name=clean_file_name(name),
+        content=content,
+        extracted=extracted,
+        uploaded_by=uploaded_by,
+        enrolled=False,
     )
 
 
@@ -329,8 +353,12 @@ def _store(
     extracted: Extracted,
     uploaded_by,
     also: Callable[[], None] | None = None,
+    enrolled: bool = True,
 ) -> Submission:
-    """Save the file and its row as the student's next attempt, in one transaction with `also`."""
+    """Save the file and its row as the student's next attempt, in one transaction with `also`.
+
+    `enrolled=False` is for a calibration set's pseudonyms, who are never on a course's roster.
+    """
     submission = Submission(
         assignment=assignment,
         student=student,
@@ -350,8 +378,13 @@ def _store(
                 .filter(course=assignment.course_id, user=student, role=Enrolment.Role.STUDENT)
                 .first()
             )
-            if enrolment is None:
+            if enrolment is None and enrolled:
                 raise ApplicationError(f"{student} is not a student of {assignment.course.code}.")
+            if enrolled and CalibrationSet.objects.filter(assignment=assignment).exists():
+                # Its work is marked already; a class's upload would mix into its labels.
+                raise ApplicationError(
+                    "This is a calibration set: it takes no uploads; import another set instead."
+                )
             last_attempt = Submission.objects.filter(
                 assignment=assignment, student=student
             ).aggregate(last=Max("attempt"))["last"]

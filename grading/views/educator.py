@@ -43,6 +43,7 @@ from grading.services.users import roster_import
 # Rows per dashboard page: a class of a thousand costs what one of 30 does. Rendering rows is
 # most of the page's cost; at 30 it serves 10 educators at once on 2 cores (BENCHMARKS.md).
 DASHBOARD_PAGE_SIZE = 30
+MAX_ID_DIGITS = 18  # a longer number is no row id (and overflows SQLite's integers)
 
 
 def require_educator(request: HttpRequest) -> None:
@@ -70,7 +71,12 @@ def course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
         "grading/course_detail.html",
         {
             "course": course,
-            "assignments": course.assignments.select_related("rubric_version__rubric"),
+            "assignments": selectors.class_assignments(course=course).select_related(
+                "rubric_version__rubric"
+            ),
+            "calibration_sets": selectors.calibration_sets_for_educator(user=request.user).filter(
+                assignment__course=course
+            ),
             "students": selectors.students_of(course=course),
         },
     )
@@ -103,7 +109,11 @@ def assignment_new(request: HttpRequest, course_id: int) -> HttpResponse:
     require_educator(request)
     course = found(selectors.course_for_educator(user=request.user, course_id=course_id))
     rubric_versions = selectors.rubric_versions_for_educator(user=request.user)
-    form = AssignmentForm(request.POST or None, rubric_versions=rubric_versions)
+    form = AssignmentForm(
+        request.POST or None,
+        rubric_versions=rubric_versions,
+        initial=_from_rubric(rubric_versions, request.GET.get("from_rubric", "")),
+    )
     criteria = CriterionFormSet(request.POST or None, prefix="criteria")
     if request.method == "POST" and form.is_valid() and criteria.is_valid():
         data = form.cleaned_data
@@ -135,6 +145,22 @@ def assignment_new(request: HttpRequest, course_id: int) -> HttpResponse:
         "grading/assignment_form.html",
         {"course": course, "form": form, "criteria": criteria},
     )
+
+
+def _from_rubric(rubric_versions, version_id: str) -> dict:
+    """A new assignment's fields from an imported rubric: its version, name and task."""
+    version = (
+        rubric_versions.filter(pk=int(version_id)).first()
+        if version_id.isdigit() and len(version_id) <= MAX_ID_DIGITS
+        else None
+    )
+    if version is None:
+        return {}
+    return {
+        "rubric_version": version.pk,
+        "title": version.rubric.name,
+        "task": version.rubric.prompt,
+    }
 
 
 def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:

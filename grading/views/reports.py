@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.text import slugify
 
 from grading import selectors
+from grading.errors import ApplicationError
 from grading.models import Course, ModelProfile, RubricVersion
 from grading.permissions import is_admin
 from grading.services.analytics import (
@@ -36,7 +38,11 @@ def gradebook_download(request: HttpRequest, assignment_id: int) -> HttpResponse
     assignment = found(
         selectors.assignment_for_educator(user=request.user, assignment_id=assignment_id)
     )
-    gradebook = gradebook_for_assignment(assignment=assignment)
+    try:
+        gradebook = gradebook_for_assignment(assignment=assignment)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("assignment_detail", assignment_id=assignment.pk)
     chosen = request.GET.get("format", "")
     if chosen in LMS_FORMATS:
         write, suffix = LMS_FORMATS[chosen]

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
@@ -26,13 +27,17 @@ from grading.permissions import can_edit_rubric
 from grading.services import rubric_tuning
 from grading.services.rubric_library import (
     DATASET_BANDS,
+    RubricPlan,
+    rubric_csv_plan,
     rubric_export,
     rubric_export_csv,
     rubric_export_dataset,
-    rubric_import,
-    rubric_import_csv,
+    rubric_import_plan,
+    rubric_in_library,
+    rubric_plan_save,
+    unique_rubric_name,
 )
-from grading.services.rubrics import rubric_version_create
+from grading.services.rubrics import MAX_CRITERIA, rubric_version_create
 from grading.views.educator import found, require_educator
 
 MAX_RUBRIC_FILE_BYTES = 512 * 1024
@@ -112,41 +117,88 @@ def rubric_edit(request: HttpRequest, rubric_id: int) -> HttpResponse:
     )
 
 
+def _import_text(form: RubricImportForm) -> tuple[str, str]:
+    """The rubric file's text and name: the upload, or the previewed text sent back."""
+    upload = form.cleaned_data["file"]
+    if upload is None:
+        text = form.cleaned_data["content"]
+        if len(text) > MAX_RUBRIC_FILE_BYTES:
+            raise ApplicationError(f"A rubric file is at most {MAX_RUBRIC_FILE_BYTES} bytes.")
+        return text, form.cleaned_data["file_name"]
+    if upload.size > MAX_RUBRIC_FILE_BYTES:
+        raise ApplicationError(f"A rubric file is at most {MAX_RUBRIC_FILE_BYTES} bytes.")
+    try:
+        return upload.read().decode("utf-8-sig"), upload.name
+    except UnicodeDecodeError:
+        raise ApplicationError("The file is not UTF-8 text.") from None
+
+
+def _import_plan(form: RubricImportForm, text: str, file_name: str) -> RubricPlan:
+    data = form.cleaned_data
+    if file_name.lower().endswith(".csv"):
+        stem = file_name.rsplit("/", 1)[-1][: -len(".csv")]
+        return rubric_csv_plan(
+            csv_text=text, name=data["name"] or stem, criterion_points=form.criterion_points()
+        )
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        raise ApplicationError("The file is neither CSV nor valid JSON.") from None
+    return rubric_import_plan(
+        data=parsed,
+        name=data["name"],
+        band_points={band: data[band] for band in DATASET_BANDS},
+        criterion_points=form.criterion_points(),
+    )
+
+
 def rubric_import_page(request: HttpRequest) -> HttpResponse:
+    """Upload, preview with warnings and weights, then save (or reuse) the rubric."""
     require_educator(request)
-    form = RubricImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        data = form.cleaned_data
+    posted = request.method == "POST"
+    form = RubricImportForm(
+        request.POST if posted else None,
+        request.FILES if posted else None,
+        max_criteria=MAX_CRITERIA,
+    )
+    plan, text, file_name = None, "", ""
+    if posted and form.is_valid():
         try:
-            if upload.size > MAX_RUBRIC_FILE_BYTES:
-                raise ApplicationError(f"A rubric file is at most {MAX_RUBRIC_FILE_BYTES} bytes.")
-            try:
-                text = upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                raise ApplicationError("The file is not UTF-8 text.") from None
-            if upload.name.lower().endswith(".csv"):
-                stem = upload.name.rsplit("/", 1)[-1][: -len(".csv")]
-                version = rubric_import_csv(
-                    csv_text=text, name=data["name"] or stem, created_by=request.user
-                )
-            else:
-                try:
-                    parsed = json.loads(text)
-                except ValueError:
-                    raise ApplicationError("The file is neither CSV nor valid JSON.") from None
-                version, _prompt = rubric_import(
-                    data=parsed,
-                    created_by=request.user,
-                    name=data["name"],
-                    band_points={band: data[band] for band in DATASET_BANDS},
-                )
+            text, file_name = _import_text(form)
+            plan = _import_plan(form, text, file_name)
+            if form.cleaned_data["action"] == RubricImportForm.SAVE:
+                version, reused = rubric_plan_save(plan=plan, created_by=request.user)
+                url = reverse("rubric_imported", args=[version.pk])
+                return redirect(url + ("?reused=1" if reused else ""))
         except ApplicationError as failure:
             form.add_error(None, failure.message)
-        else:
-            messages.success(request, f"Imported {version}.")
-            return redirect("rubric_list")
-    return render(request, "grading/rubric_import.html", {"form": form})
+            plan = None
+    context = {"form": form, "plan": plan, "content": text, "file_name": file_name}
+    if plan is not None:
+        context["existing"] = rubric_in_library(plan=plan)
+        context["saved_name"] = unique_rubric_name(plan.name)
+        context["weights"] = [
+            (form[f"points_{number}"], criterion)
+            for number, criterion in enumerate(plan.criteria, start=1)
+        ]
+    return render(request, "grading/rubric_import.html", context)
+
+
+def rubric_imported(request: HttpRequest, version_id: int) -> HttpResponse:
+    """After an import: the rubric saved (or reused), and its task offered for an assignment."""
+    require_educator(request)
+    version = found(
+        selectors.rubric_versions_for_educator(user=request.user).filter(pk=version_id).first()
+    )
+    return render(
+        request,
+        "grading/rubric_imported.html",
+        {
+            "version": version,
+            "reused": request.GET.get("reused") == "1",
+            "courses": selectors.course_list_for_educator(user=request.user),
+        },
+    )
 
 
 def rubric_export_file(request: HttpRequest, version_id: int, fmt: str) -> HttpResponse:

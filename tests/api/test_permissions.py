@@ -8,6 +8,7 @@ a student sees only their own submission, and its review only once released.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from grading.models import Evaluation
 from grading.services.regrades import regrade_request_create
 from tests.api.conftest import api_for
 from tests.calibration import make_calibration_set
+from tests.calibration_files import dataset
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
 
@@ -74,6 +76,11 @@ def _dataset(objects: dict) -> dict:
         "performance_descriptors": {"excellent": "Clear.", "poor": "Unclear."},
     }
     return {"data": {"rubric": {"rubric_id": "r1", "criteria": [criterion]}, "prompt": "Write."}}
+
+
+def _calibration_body(objects: dict) -> dict:
+    body = json.dumps(dataset(), ensure_ascii=False).encode()
+    return {"dataset": SimpleUploadedFile("set.json", body)}
 
 
 A, S, RUB = "assignment", "submission", "rubric_version"
@@ -164,6 +171,24 @@ CALLS: dict[str, tuple[Call, dict[str, int]]] = {
     "rubric import": (
         Call("post", "api_rubric_import", body=_dataset),
         dict(student=403, classmate=403, educator=201, outsider=201, admin=201),
+    ),
+    "calibration sets list": (
+        Call("get", "api_calibration_sets", lambda o: [o["course"].pk]),
+        dict(student=403, classmate=403, educator=200, outsider=404, admin=200),
+    ),
+    "calibration sets import": (
+        Call(
+            "post",
+            "api_calibration_sets",
+            lambda o: [o["course"].pk],
+            _calibration_body,
+            multipart=True,
+        ),
+        dict(student=403, classmate=403, educator=201, outsider=404, admin=201),
+    ),
+    "rubric import preview": (
+        Call("post", "api_rubric_import_preview", body=_dataset),
+        dict(student=403, classmate=403, educator=200, outsider=200, admin=200),
     ),
     "submissions list": (
         Call("get", "api_submissions", lambda o: [o[A].pk]),

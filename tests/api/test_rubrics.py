@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.urls import reverse
 
-from grading.models import RubricVersion
+from grading.models import Rubric, RubricVersion
 from tests.api.conftest import api_for
+from tests.calibration_files import dataset
 
 # `course` makes `educator` an educator: the library is for educators.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("course")]
@@ -122,3 +125,49 @@ def test_a_new_version_leaves_the_old_one_as_it_was(educator, rubric_version):
     assert rubric_version.criteria.count() == 2
     rubric = client.get(reverse("api_rubric", args=[rubric_version.rubric_id])).json()
     assert [v["number"] for v in rubric["versions"]] == [1, 2]
+
+
+def test_the_preview_warns_and_saves_nothing_then_the_import_keeps_prompt_and_domain(
+    educator, course
+):
+    client = api_for(educator)
+    preview = client.post(
+        reverse("api_rubric_import_preview"),
+        {"data": dataset(), "criterion_points": {"2": 8}},
+        format="json",
+    )
+    assert preview.status_code == 200, preview.content
+    body = preview.json()
+    assert any("no 'average' band" in warning for warning in body["warnings"])
+    assert body["criteria"][1]["max_points"] == 8 and body["reuses"] is None
+    assert not Rubric.objects.exists()
+
+    imported = client.post(
+        reverse("api_rubric_import"),
+        {"data": dataset(), "criterion_points": {"2": 8}},
+        format="json",
+    ).json()
+    assert imported["reused"] is False and imported["domain"] == "Informatique"
+    assert imported["rubric_version"]["criteria"][1]["max_points"] == 8
+    again = client.post(
+        reverse("api_rubric_import"),
+        {"data": dataset(), "criterion_points": {"2": 8}},
+        format="json",
+    ).json()
+    assert again["reused"] is True
+    assert again["rubric_version"]["id"] == imported["rubric_version"]["id"]
+    version_id = imported["rubric_version"]["id"]
+    exported = client.get(reverse("api_rubric_version_export", args=[version_id])).json()
+    assert exported["domain"] == "Informatique" and exported["prompt"].startswith("Écrivez")
+    shaped = client.get(reverse("api_rubric_version_export_dataset", args=[version_id])).json()
+    assert shaped["domain"] == "Informatique" and shaped["prompt"] == exported["prompt"]
+
+
+def test_criterion_points_must_name_criteria_by_number(educator, course):
+    response = api_for(educator).post(
+        reverse("api_rubric_import"),
+        {"data": full_dataset(), "criterion_points": {"first": 3}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "criterion numbers" in json.dumps(response.json())

@@ -15,11 +15,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver, reverse
 
-from grading.models import CalibrationSet, Evaluation, ModelProfile, UploadBatch
-from grading.services.courses import assignment_create
+from grading.models import Evaluation, ModelProfile, UploadBatch
+from grading.services.calibration import calibration_import_dataset
 from grading.services.grading import grading_run_execute, grading_run_request
 from grading.services.regrades import regrade_request_create
 from grading.services.reviews import review_release, review_save
+from tests.calibration_files import dataset
 from tests.conftest import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
@@ -110,6 +111,7 @@ MATRIX: dict[str, Route] = {
     # The rubric library is shared by all educators; only its author or an admin edits a rubric.
     "rubric_list": Route("get", NO_ARGS, EDUCATOR_LIST),
     "rubric_import": Route("get", NO_ARGS, EDUCATOR_LIST),
+    "rubric_imported": Route("get", lambda o: [o["assignment"].rubric_version_id], EDUCATOR_LIST),
     "rubric_edit": Route(
         "get", lambda o: [o["assignment"].rubric_version.rubric_id], {**TEACHING, "outsider": 403}
     ),
@@ -126,6 +128,8 @@ MATRIX: dict[str, Route] = {
         "get", lambda o: [o["assignment"].pk, o["assignment"].rubric_version_id], TEACHING
     ),
     "regrade_answer": Route("get", lambda o: [o["regrade"].pk], TEACHING),
+    "calibration_import": Route("get", COURSE, TEACHING),
+    "calibration_set": Route("get", lambda o: [o["calibration_set"].pk], TEACHING),
     # Student pages: only one's own work; an educator is no student of the course.
     "my_submissions": Route("get", NO_ARGS, signed_in(200)),
     "my_upload": Route(
@@ -202,15 +206,9 @@ def objects(course, assignment, submission, student, educator, classmate):
         reverse("submission_upload", args=[assignment.pk]),
         {"student": classmate.pk, "files": [SimpleUploadedFile("c.txt", b"classmate text")]},
     )
-    calibration_set = CalibrationSet.objects.create(
-        name="Marked essays",
-        assignment=assignment_create(
-            course=course,
-            title="Calibration",
-            task="Explain recursion.",
-            rubric_version=assignment.rubric_version,
-        ),
-    )
+    calibration_set = calibration_import_dataset(
+        course=course, data=dataset(), created_by=educator
+    ).calibration_set
     return {
         "calibration_set": calibration_set,
         "evaluation": Evaluation.objects.create(

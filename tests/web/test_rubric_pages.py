@@ -114,6 +114,7 @@ def import_file(user, file_name: str, content: bytes, **fields):
             "average": "5",
             "needs_improvement": "2",
             "poor": "0",
+            "action": "save",
             **fields,
         },
     )

@@ -187,7 +187,8 @@ class AssignmentListView(generics.GenericAPIView):
     def get(self, request: Request, course_id: int) -> Response:
         course = course_for_member(request.user, course_id)
         teaches = can_teach(request.user, course)
-        page = self.paginate_queryset(self.filter_queryset(course.assignments.all()))
+        assignments = selectors.class_assignments(course=course)
+        page = self.paginate_queryset(self.filter_queryset(assignments))
         return self.get_paginated_response(
             AssignmentSerializer(page, many=True, context={"educator": teaches}).data
         )

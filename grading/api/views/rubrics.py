@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -20,7 +22,10 @@ from grading.services.rubric_library import (
     DATASET_BANDS,
     rubric_export,
     rubric_export_dataset,
-    rubric_import,
+    rubric_import_plan,
+    rubric_in_library,
+    rubric_plan_save,
+    unique_rubric_name,
 )
 from grading.services.rubrics import (
     MAX_CRITERIA,
@@ -204,6 +209,8 @@ class NativeRubricSerializer(serializers.Serializer):
     format = serializers.CharField()
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
+    domain = serializers.CharField(allow_blank=True)
+    prompt = serializers.CharField(allow_blank=True)
     version = serializers.IntegerField()
     criteria = NativeCriterionSerializer(many=True)
 
@@ -235,6 +242,7 @@ class DatasetRubricSerializer(serializers.Serializer):
 class DatasetSerializer(serializers.Serializer):
     rubric = DatasetRubricSerializer()
     prompt = serializers.CharField(allow_blank=True)
+    domain = serializers.CharField(allow_blank=True)
 
 
 class RubricVersionDatasetExportView(generics.GenericAPIView):
@@ -249,33 +257,60 @@ class RubricVersionDatasetExportView(generics.GenericAPIView):
         return Response(DatasetSerializer(rubric_export_dataset(rubric_version=version)).data)
 
 
+class RubricImportInputSerializer(serializers.Serializer):
+    data = serializers.JSONField(
+        help_text="AAIE rubric JSON (as exported) or an AAIE dataset object."
+    )
+    name = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The rubric's name; else the JSON's name or rubric_id.",
+    )
+    band_points = serializers.DictField(
+        child=serializers.IntegerField(min_value=0, max_value=MAX_POINTS),
+        required=False,
+        default=dict,
+        help_text=f"Points per dataset band ({', '.join(DATASET_BANDS)}); defaults 4, 3, 2, 1, 0.",
+    )
+    criterion_points = serializers.DictField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_POINTS),
+        required=False,
+        default=dict,
+        help_text="Weights: {criterion number from 1: its maximum points}; its levels are "
+        "scaled from its best level.",
+    )
+
+    class Meta:
+        ref_name = "RubricImport"
+
+    def validate_criterion_points(self, value: dict) -> dict[int, int]:
+        if any(not str(key).isdigit() or len(str(key)) > 3 for key in value):
+            raise serializers.ValidationError("Keys are criterion numbers: 1, 2, …")
+        return {int(key): points for key, points in value.items()}
+
+
+def _plan(request: Request):
+    require_educator(request.user)
+    data = RubricImportInputSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    return rubric_import_plan(**data.validated_data)
+
+
 class RubricImportView(generics.GenericAPIView):
-    class InputSerializer(serializers.Serializer):
-        data = serializers.JSONField(
-            help_text="AAIE rubric JSON (as exported) or an AAIE dataset object."
-        )
-        name = serializers.CharField(
-            max_length=200,
-            required=False,
-            allow_blank=True,
-            default="",
-            help_text="The rubric's name; else the JSON's name or rubric_id.",
-        )
-        band_points = serializers.DictField(
-            child=serializers.IntegerField(min_value=0, max_value=MAX_POINTS),
-            required=False,
-            default=dict,
-            help_text=f"Points per dataset band ({', '.join(DATASET_BANDS)}); "
-            "defaults 4, 3, 2, 1, 0.",
-        )
-
-        class Meta:
-            ref_name = "RubricImport"
-
     class OutputSerializer(serializers.Serializer):
         rubric_version = RubricVersionSerializer()
+        reused = serializers.BooleanField(
+            help_text="An identical rubric was already in the library: it is returned, not copied."
+        )
         prompt = serializers.CharField(
             allow_blank=True, help_text="The dataset's assignment prompt, for the task text."
+        )
+        domain = serializers.CharField(allow_blank=True)
+        warnings = serializers.ListField(
+            child=serializers.CharField(),
+            help_text="Missing bands, reversed or tied points, fields that were ignored.",
         )
 
         class Meta:
@@ -284,11 +319,11 @@ class RubricImportView(generics.GenericAPIView):
     @extend_schema(
         operation_id="rubrics_import",
         summary="Import a rubric from JSON (AAIE format or the AAIE dataset format)",
-        request=InputSerializer,
+        request=RubricImportInputSerializer,
         responses={201: OutputSerializer},
         examples=[
             ex.request(
-                "Dataset with chosen band points",
+                "Dataset with chosen band points and a heavier first criterion",
                 {
                     "data": ex.DATASET,
                     "band_points": {
@@ -298,27 +333,79 @@ class RubricImportView(generics.GenericAPIView):
                         "needs_improvement": 3,
                         "poor": 0,
                     },
+                    "criterion_points": {"1": 20},
                 },
             ),
             ex.request("AAIE rubric JSON", {"data": ex.NATIVE_EXPORT}),
             ex.response(
                 "Imported",
-                {"rubric_version": ex.RUBRIC_VERSION, "prompt": ex.DATASET["prompt"]},
+                {
+                    "rubric_version": ex.RUBRIC_VERSION,
+                    "reused": False,
+                    "prompt": ex.DATASET["prompt"],
+                    "domain": "",
+                    "warnings": [],
+                },
                 201,
             ),
         ],
     )
     def post(self, request: Request) -> Response:
-        require_educator(request.user)
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        version, prompt = rubric_import(
-            data=data.validated_data["data"],
-            name=data.validated_data["name"],
-            band_points=data.validated_data["band_points"],
-            created_by=request.user,
+        plan = _plan(request)
+        version, reused = rubric_plan_save(plan=plan, created_by=request.user)
+        body = {
+            "rubric_version": RubricVersionSerializer(version).data,
+            "reused": reused,
+            "prompt": plan.prompt,
+            "domain": plan.domain,
+            "warnings": plan.warnings,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class RubricImportPreviewView(generics.GenericAPIView):
+    class OutputSerializer(serializers.Serializer):
+        name = serializers.CharField(help_text="The name it would be saved under (made unique).")
+        reuses = serializers.IntegerField(
+            allow_null=True, help_text="The id of the identical version in the library, if any."
         )
-        return Response(
-            {"rubric_version": RubricVersionSerializer(version).data, "prompt": prompt},
-            status=status.HTTP_201_CREATED,
-        )
+        prompt = serializers.CharField(allow_blank=True)
+        domain = serializers.CharField(allow_blank=True)
+        warnings = serializers.ListField(child=serializers.CharField())
+        criteria = CriterionInputSerializer(many=True)
+
+        class Meta:
+            ref_name = "RubricImportPreview"
+
+    @extend_schema(
+        operation_id="rubrics_import_preview",
+        summary="What an import would save, with its warnings; nothing is saved",
+        request=RubricImportInputSerializer,
+        responses={200: OutputSerializer},
+        examples=[
+            ex.request("Dataset", {"data": ex.DATASET}),
+            ex.response(
+                "Preview",
+                {
+                    "name": "recursion-essay",
+                    "reuses": None,
+                    "prompt": ex.DATASET["prompt"],
+                    "domain": ex.DATASET["domain"],
+                    "warnings": ["The file: the field 'notes' is not read and was ignored."],
+                    "criteria": ex.DATASET_PLAN_CRITERIA,
+                },
+            ),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        plan = _plan(request)
+        existing = rubric_in_library(plan=plan)
+        body = {
+            "name": existing.rubric.name if existing else unique_rubric_name(plan.name),
+            "reuses": existing.pk if existing else None,
+            "prompt": plan.prompt,
+            "domain": plan.domain,
+            "warnings": plan.warnings,
+            "criteria": [asdict(criterion) for criterion in plan.criteria],
+        }
+        return Response(self.OutputSerializer(body).data)
