@@ -20,6 +20,7 @@ urlpatterns = [
         name="submission_upload",
     ),
     path("uploads/<int:batch_id>/", uploads.upload_batch_detail, name="upload_batch_detail"),
+    path("uploads/<int:batch_id>/status/", uploads.upload_batch_status, name="upload_batch_status"),
     path(
         "assignments/<int:assignment_id>/unmatched/",
         uploads.unmatched_uploads,
@@ -118,4 +119,6 @@ urlpatterns = [
     path("me/", student.my_submissions, name="my_submissions"),
     path("me/assignments/<int:assignment_id>/upload/", student.my_upload, name="my_upload"),
     path("me/submissions/<int:submission_id>/", student.my_feedback, name="my_feedback"),
+    path("me/uploads/<int:batch_id>/", student.my_upload_result, name="my_upload_result"),
+    path("me/uploads/<int:batch_id>/status/", student.my_upload_status, name="my_upload_status"),
 ]
