@@ -19,6 +19,7 @@ from grading.models import UploadBatch
 from grading.services.grading import grading_run_execute, grading_run_request
 from grading.services.regrades import regrade_request_create
 from grading.services.reviews import review_release, review_save
+from grading.services.uploads import upload_accept
 from tests.conftest import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
@@ -81,6 +82,7 @@ MATRIX: dict[str, Route] = {
     "assignment_detail": Route("get", ASSIGNMENT, TEACHING),
     "submission_upload": Route("get", ASSIGNMENT, TEACHING),
     "upload_batch_detail": Route("get", lambda o: [o["batch"].pk], TEACHING),
+    "upload_batch_status": Route("get", lambda o: [o["batch"].pk], TEACHING),
     "unmatched_uploads": Route("get", ASSIGNMENT, TEACHING),
     "grade_assignment": Route("post", ASSIGNMENT, TEACHING),
     "grading_progress": Route("get", ASSIGNMENT, TEACHING),
@@ -122,6 +124,31 @@ MATRIX: dict[str, Route] = {
             "anonymous": LOGIN,
             "student": 200,
             "classmate": 200,
+            "educator": 404,
+            "outsider": 404,
+            "admin": 404,
+        },
+    ),
+    # A student's own upload: its educators see it on the educator's pages.
+    "my_upload_result": Route(
+        "get",
+        lambda o: [o["own_batch"].pk],
+        {
+            "anonymous": LOGIN,
+            "student": 200,
+            "classmate": 404,
+            "educator": 404,
+            "outsider": 404,
+            "admin": 404,
+        },
+    ),
+    "my_upload_status": Route(
+        "get",
+        lambda o: [o["own_batch"].pk],
+        {
+            "anonymous": LOGIN,
+            "student": 200,
+            "classmate": 404,
             "educator": 404,
             "outsider": 404,
             "admin": 404,
@@ -182,7 +209,13 @@ def objects(course, assignment, submission, student, educator, classmate):
         "assignment": assignment,
         "submission": submission,
         "regrade": regrade,
-        "batch": UploadBatch.objects.get(),
+        "batch": UploadBatch.objects.get(uploaded_by=educator),
+        "own_batch": upload_accept(
+            assignment=assignment,
+            uploads=[SimpleUploadedFile("mine.txt", b"my text")],
+            uploaded_by=student,
+            student=student,
+        ),
     }
 
 
