@@ -73,29 +73,18 @@ def upload_accept(
     With a student (chosen by an educator, or a student's own upload) every file is theirs and a
     ZIP is their project; without one, a ZIP is a class matched by the roster or file names.
     """
-    if len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
-        raise ApplicationError(
-            f"The idempotency key is longer than {MAX_IDEMPOTENCY_KEY_LENGTH} characters."
-        )
-    if idempotency_key:
-        earlier = _by_key(uploaded_by, idempotency_key)
-        if earlier is not None:
-            return earlier
-    if len(uploads) > settings.AAIE_MAX_FILES_PER_UPLOAD:
-        raise ApplicationError(
-            f"{len(uploads)} files is more than the {settings.AAIE_MAX_FILES_PER_UPLOAD} allowed "
-            "in one upload; put them in a ZIP.",
-            field="files",
-        )
+    _check_whole_upload(uploads, idempotency_key)
+    if idempotency_key and (earlier := _by_key(uploaded_by, idempotency_key)) is not None:
+        return earlier
     roster_content = _roster_content(roster) if roster is not None else None
-    saved: list[str] = []
+    saved: list[str] = []  # every file written here, removed again on any failure
     try:
         staged = [_stage(upload, assignment, saved) for upload in uploads]
         if all(entry["error"] for entry in staged):
             raise ApplicationError(" ".join(entry["error"] for entry in staged), field="files")
-        roster_path = ""
-        if roster_content is not None:
-            roster_path = _save_original(assignment, roster_content, saved)
+        roster_path = "" if roster_content is None else _save_original(
+            assignment, roster_content, saved
+        )  # fmt: skip
         with transaction.atomic():
             batch = UploadBatch.objects.create(
                 assignment=assignment,
@@ -176,6 +165,19 @@ def upload_batch_resend_if_lost(*, batch: UploadBatch) -> bool:
 
 
 # --- In the request ---------------------------------------------------------------------------
+
+
+def _check_whole_upload(uploads: list[UploadedFile], idempotency_key: str) -> None:
+    if len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise ApplicationError(
+            f"The idempotency key is longer than {MAX_IDEMPOTENCY_KEY_LENGTH} characters."
+        )
+    if len(uploads) > settings.AAIE_MAX_FILES_PER_UPLOAD:
+        raise ApplicationError(
+            f"{len(uploads)} files is more than the {settings.AAIE_MAX_FILES_PER_UPLOAD} allowed "
+            "in one upload; put them in a ZIP.",
+            field="files",
+        )
 
 
 def _by_key(uploaded_by, key: str) -> UploadBatch | None:
