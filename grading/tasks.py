@@ -159,9 +159,14 @@ def process_upload(self, batch_id: int) -> None:
                 "Upload them in smaller parts."
             ),
         )
-    except Exception as error:
+    except Exception:
+        # The details go to the log, not to the page: a student may be the one reading it.
         logger.exception("Upload %s crashed", batch_id)
-        upload_batch_fail(batch_id=batch_id, error=f"Internal error while reading: {error!r}")
+        upload_batch_fail(
+            batch_id=batch_id,
+            error="An internal error stopped the reading of these files; nothing was stored. "
+            "Upload them again, and tell the administrator if it happens again.",
+        )
 
 
 @shared_task(
