@@ -462,6 +462,12 @@ def upload_batch_for_student(*, user: User, batch_id: int) -> UploadBatch | None
     return _by_pk(batches, batch_id)
 
 
+def upload_batches_being_read_for_student(*, user: User) -> QuerySet[UploadBatch]:
+    return UploadBatch.objects.filter(
+        uploaded_by=user, student=user, status=UploadBatch.Status.PROCESSING
+    ).order_by("created_at", "id")
+
+
 def upload_batch_progress(*, batch: UploadBatch, educator: bool) -> dict:
     """Where an upload stands and what became of each file, for its page and the API.
 

@@ -21,11 +21,15 @@ def my_submissions(request: HttpRequest) -> HttpResponse:
     for submission in submissions:
         submission.student_status = selectors.student_status(submission)
         by_assignment.setdefault(submission.assignment_id, []).append(submission)
+    being_read: dict[int, list] = {}
+    for batch in selectors.upload_batches_being_read_for_student(user=request.user):
+        being_read.setdefault(batch.assignment_id, []).append(batch)
     now = timezone.now()
     assignments = [
         {
             "assignment": assignment,
             "attempts": by_assignment.get(assignment.pk, []),
+            "being_read": being_read.get(assignment.pk, []),
             "can_upload": assignment.students_may_upload
             and (assignment.due_at is None or assignment.due_at > now),
         }

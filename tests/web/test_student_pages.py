@@ -73,6 +73,12 @@ def test_students_upload_only_where_allowed_and_before_the_due_date(
     page = client.get(response.url).content.decode()
     assert "1 file(s) uploaded." in page and "mine.py" in page
 
+    # An upload not read yet is shown on the student's dashboard, with its page.
+    response = client.post(url, {"file": SimpleUploadedFile("two.py", b"print(2)")})
+    dashboard = client.get(reverse("my_submissions")).content.decode()
+    assert "is being read" in dashboard and response.url in dashboard
+    assert Submission.objects.filter(student=student).count() == 1
+
     assignment.due_at = timezone.now() - timedelta(minutes=1)
     assignment.save()
     response = client.post(url, {"file": SimpleUploadedFile("late.py", b"print('late')")})
