@@ -171,6 +171,9 @@ AAIE_MAX_ZIP_MEMBERS = env_int("AAIE_MAX_ZIP_MEMBERS", 1000)
 AAIE_MAX_ZIP_TOTAL_BYTES = env_int("AAIE_MAX_ZIP_TOTAL_BYTES", 200 * 1024 * 1024)
 AAIE_MAX_ZIP_RATIO = env_int("AAIE_MAX_ZIP_RATIO", 100)
 DATA_UPLOAD_MAX_NUMBER_FILES = AAIE_MAX_FILES_PER_UPLOAD
+# An upload no light worker has started reading this long after its task was sent is sent again
+# by the next poll of its result page (the broker lost the task, or Redis was down).
+AAIE_UPLOAD_QUEUED_STALE_SECONDS = env_int("AAIE_UPLOAD_QUEUED_STALE_SECONDS", 120)
 
 # Security headers; production hardening switches on with AAIE_DEBUG=0.
 SESSION_COOKIE_HTTPONLY = True

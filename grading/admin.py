@@ -327,8 +327,8 @@ class UnmatchedUploadInline(admin.TabularInline):
 
 @admin.register(models.UploadBatch)
 class UploadBatchAdmin(admin.ModelAdmin):
-    list_display = ["pk", "assignment", "uploaded_by", "created_at"]
-    list_filter = ["assignment__course"]
+    list_display = ["pk", "assignment", "uploaded_by", "status", "created_at", "finished_at"]
+    list_filter = ["status", "assignment__course"]
     readonly_fields = [field.name for field in models.UploadBatch._meta.fields]
     inlines = [UnmatchedUploadInline]
 
@@ -376,3 +376,15 @@ class CalibrationSetAdmin(admin.ModelAdmin):
     list_display = ["name", "assignment", "source", "created_by", "created_at"]
     search_fields = ["name", "source", "assignment__course__code"]
     readonly_fields = ["assignment", "source", "created_by", "created_at"]
+
+
+@admin.register(models.SentNotification)
+class SentNotificationAdmin(admin.ModelAdmin):
+    """Emails sent, so a repeated task sends none twice; read-only."""
+
+    list_display = ["key", "sent_at"]
+    search_fields = ["key"]
+    readonly_fields = ["key", "sent_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

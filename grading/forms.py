@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+
 from django import forms
 
 from grading.ingest.detect import ACCEPTED_EXTENSIONS
@@ -117,11 +120,33 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(item, initial) for item in files]
 
 
+class UploadTokenForm(forms.Form):
+    """A hidden token made for each render of an upload form: a post sent again (a lost
+    response, a double click) stores its files once."""
+
+    upload_token = forms.RegexField(
+        regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["upload_token"].initial = uuid.uuid4().hex
+
+    def idempotency_key(self, files) -> str:
+        """The token and what the post carries: a new upload from a stale page (the browser's
+        back button) has other files, so it is not taken for a retry."""
+        token = self.cleaned_data.get("upload_token")
+        if not token:
+            return ""
+        carried = "\n".join(f"{upload.name}\t{upload.size}" for upload in files)
+        return f"form:{token}:{hashlib.sha256(carried.encode()).hexdigest()[:32]}"
+
+
 def _student_label(user) -> str:
     return f"{user.get_full_name() or user.username} ({user.username})"
 
 
-class UploadForm(forms.Form):
+class UploadForm(UploadTokenForm):
     """Files for one chosen student, or a class (files or ZIPs) matched by roster or file name."""
 
     files = MultipleFileField(
@@ -204,7 +229,7 @@ class ReviewForm(forms.Form):
         return [(c, self[f"points_{c.pk}"], self[f"comment_{c.pk}"]) for c in self.criteria]
 
 
-class StudentUploadForm(forms.Form):
+class StudentUploadForm(UploadTokenForm):
     file = forms.FileField(label="Your file (.txt, .md or source code)")
 
 

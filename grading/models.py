@@ -310,7 +310,17 @@ def unmatched_upload_to(unmatched: UnmatchedUpload, filename: str) -> str:
 
 
 class UploadBatch(models.Model):
-    """One upload on the upload page and what became of each file, for the result page."""
+    """One upload (a page's form, a student's file, an API call) and what became of each file.
+
+    The request keeps the originals and this row, PROCESSING; the light worker reads them and
+    stores every submission of the upload in one transaction (DONE), or none of them (FAILED,
+    with the reason in `error`).
+    """
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
 
     assignment = models.ForeignKey(
         Assignment, on_delete=models.CASCADE, related_name="upload_batches"
@@ -324,9 +334,31 @@ class UploadBatch(models.Model):
     results = models.JSONField(default=list, blank=True)
     # Roster rows that named no enrolled student.
     warnings = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROCESSING)
+    # Every file is this student's (chosen by the educator, or a student's own upload).
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The originals waiting to be read, in upload order: [{"name": str, "path": str (storage),
+    # "size": int, "error": str (refused in the request; then no path)}]; emptied once read.
+    staged = models.JSONField(default=list, blank=True)
+    roster_path = models.CharField(max_length=255, blank=True)
+    # A retried upload with the same key (per uploader) gets this upload back, stored once.
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)  # its task was last sent
+    started_at = models.DateTimeField(null=True, blank=True)  # a worker began reading it
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["uploaded_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="unique_upload_idempotency_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Upload {self.pk} to {self.assignment}"
@@ -642,6 +674,16 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.profile_name} on {self.calibration_set}"
+
+
+class SentNotification(models.Model):
+    """An email that went out, so a task delivered twice never sends it twice."""
+
+    key = models.CharField(max_length=200, unique=True)  # e.g. "grade_released:review:7:<time>"
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key
 
 
 # LTI 1.3 models live with the LTI package; importing them registers them in this app.

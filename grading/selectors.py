@@ -509,3 +509,53 @@ def evaluation_for_educator(*, user: User, evaluation_id: int) -> Evaluation | N
         course="calibration_set__assignment__course",
     )
     return _by_pk(evaluations, evaluation_id)
+
+
+def upload_batch_for_student(*, user: User, batch_id: int) -> UploadBatch | None:
+    """A student's own upload (they uploaded it, as theirs)."""
+    batches = UploadBatch.objects.select_related("assignment__course").filter(
+        uploaded_by=user, student=user
+    )
+    return _by_pk(batches, batch_id)
+
+
+def upload_batches_being_read_for_student(*, user: User) -> QuerySet[UploadBatch]:
+    return UploadBatch.objects.filter(
+        uploaded_by=user, student=user, status=UploadBatch.Status.PROCESSING
+    ).order_by("created_at", "id")
+
+
+def upload_batch_progress(*, batch: UploadBatch, educator: bool) -> dict:
+    """Where an upload stands and what became of each file, for its page and the API.
+
+    A student is never told a file's flags: the injection verdict would let them try again
+    until the detector misses.
+    """
+    counts = {"stored": 0, "unmatched": 0, "rejected": 0}
+    for row in batch.results:
+        counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    files = batch.results if educator else [{**row, "flags": []} for row in batch.results]
+    return {
+        "id": batch.pk,
+        "status": batch.status,
+        "processing": batch.status == UploadBatch.Status.PROCESSING,
+        "summary": _upload_summary(batch, counts),
+        "error": batch.error,
+        "counts": counts,
+        "files": files,
+        "waiting": [entry["name"] for entry in batch.staged],
+        "warnings": batch.warnings if educator else [],
+    }
+
+
+def _upload_summary(batch: UploadBatch, counts: dict[str, int]) -> str:
+    if batch.status == UploadBatch.Status.PROCESSING:
+        return (
+            f"Reading {len(batch.staged)} uploaded file(s)… This page fills in when they are read."
+        )
+    if batch.status == UploadBatch.Status.FAILED:
+        return f"Nothing of this upload was stored. {batch.error}"
+    summary = f"{counts['stored']} file(s) uploaded."
+    if counts["unmatched"] or counts["rejected"]:
+        summary += f" {counts['unmatched']} unmatched, {counts['rejected']} rejected: see below."
+    return summary

@@ -3,6 +3,10 @@
 grade_run is safe to receive twice (only a QUEUED run is ever claimed), so it is acknowledged
 late and handed back to the queue if its worker dies; the sweep (sweep_runs, every
 GRADING_SWEEP_INTERVAL_SECONDS from Celery beat) re-sends tasks that got lost on the way.
+
+The light tasks (the `default` queue: the light worker) are safe to receive twice as well:
+process_upload reads an upload only while it is PROCESSING and stores it all at once, and
+send_notifications records each email it sent.
 """
 
 from __future__ import annotations
@@ -22,12 +26,20 @@ from grading.services.grading import (
     grading_run_execute,
     grading_run_fail,
 )
+from grading.services.notifications import notifications_send
 from grading.services.pipeline import grading_run_after_transient_error, grading_runs_sweep
+from grading.services.uploads import upload_batch_fail, upload_batch_process
 
 logger = logging.getLogger(__name__)
 
 SWEEP_SOFT_TIME_LIMIT_SECONDS = 120
 SWEEP_TIME_LIMIT_SECONDS = SWEEP_SOFT_TIME_LIMIT_SECONDS + 30
+# A 50 MB class ZIP is read (extraction and injection detection) in about three minutes.
+UPLOAD_SOFT_TIME_LIMIT_SECONDS = 10 * 60
+UPLOAD_TIME_LIMIT_SECONDS = UPLOAD_SOFT_TIME_LIMIT_SECONDS + 60
+LIGHT_RETRY_BACKOFF_SECONDS = 5
+LIGHT_MAX_RETRIES = 5
+EMAIL_SOFT_TIME_LIMIT_SECONDS = 5 * 60
 
 
 class WorkerTimedTask(Task):
@@ -121,3 +133,54 @@ def _backoff_seconds(attempts: int) -> int:
 def sweep_runs() -> None:
     """Re-enqueue grading runs that have no live task (see grading.services.pipeline)."""
     grading_runs_sweep()
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=UPLOAD_SOFT_TIME_LIMIT_SECONDS,
+    time_limit=UPLOAD_TIME_LIMIT_SECONDS,
+    max_retries=LIGHT_MAX_RETRIES,
+)
+def process_upload(self, batch_id: int) -> None:
+    """Read one upload's files and store them all, or mark the upload failed with the reason."""
+    try:
+        upload_batch_process(batch_id=batch_id)
+    except DatabaseError as error:
+        logger.warning("Upload %s hit a database error: %s", batch_id, error)
+        db.close_old_connections()
+        raise self.retry(countdown=LIGHT_RETRY_BACKOFF_SECONDS * 2**self.request.retries) from None
+    except SoftTimeLimitExceeded:
+        upload_batch_fail(
+            batch_id=batch_id,
+            error=(
+                f"Reading the files took longer than {UPLOAD_SOFT_TIME_LIMIT_SECONDS} s. "
+                "Upload them in smaller parts."
+            ),
+        )
+    except Exception:
+        # The details go to the log, not to the page: a student may be the one reading it.
+        logger.exception("Upload %s crashed", batch_id)
+        upload_batch_fail(
+            batch_id=batch_id,
+            error="An internal error stopped the reading of these files; nothing was stored. "
+            "Upload them again, and tell the administrator if it happens again.",
+        )
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=EMAIL_SOFT_TIME_LIMIT_SECONDS,
+    time_limit=EMAIL_SOFT_TIME_LIMIT_SECONDS + 30,
+    max_retries=LIGHT_MAX_RETRIES,
+)
+def send_notifications(self, kind: str, ids: list[int]) -> None:
+    """Email students about these objects over one SMTP connection (see notifications_send)."""
+    try:
+        notifications_send(kind=kind, ids=ids)
+    except DatabaseError:
+        db.close_old_connections()
+        raise self.retry(countdown=LIGHT_RETRY_BACKOFF_SECONDS * 2**self.request.retries) from None

@@ -31,6 +31,7 @@ urlpatterns = [
         name="submission_upload",
     ),
     path("uploads/<int:batch_id>/", uploads.upload_batch_detail, name="upload_batch_detail"),
+    path("uploads/<int:batch_id>/status/", uploads.upload_batch_status, name="upload_batch_status"),
     path(
         "assignments/<int:assignment_id>/unmatched/",
         uploads.unmatched_uploads,
@@ -175,4 +176,6 @@ urlpatterns = [
         calibration.calibration_set_detail,
         name="calibration_set",
     ),
+    path("me/uploads/<int:batch_id>/", student.my_upload_result, name="my_upload_result"),
+    path("me/uploads/<int:batch_id>/status/", student.my_upload_status, name="my_upload_status"),
 ]

@@ -148,6 +148,19 @@ def submission(assignment, student, make_submission):
     return make_submission(assignment, student)
 
 
+@pytest.fixture
+def light_tasks(django_capture_on_commit_callbacks):
+    """`with light_tasks(): ...`: what the block sends to the light worker (reading uploads,
+    emails) runs here once its transaction commits, as the worker would run it.
+
+    The real worker runs them in tests/pipeline/test_light_worker.py.
+    """
+    previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
+    yield lambda: django_capture_on_commit_callbacks(execute=True)
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
+
+
 def client_for(user) -> Client:
     client = Client()
     if user is not None:

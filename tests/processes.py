@@ -32,7 +32,15 @@ def database_url_for_workers() -> str:
 class Worker:
     """A Celery worker process in its own process group, so that kill -9 takes its children."""
 
-    def __init__(self, *, broker_url: str, log_path: Path, name: str, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        *,
+        broker_url: str,
+        log_path: Path,
+        name: str,
+        env: dict[str, str],
+        queues: str = "grading,default",
+    ) -> None:
         self.log_path = log_path
         self.name = name
         with log_path.open("w") as log:
@@ -45,7 +53,7 @@ class Worker:
                     "aaie",
                     "worker",
                     "--queues",
-                    "grading,default",
+                    queues,
                     "--concurrency",
                     "1",
                     "--loglevel",

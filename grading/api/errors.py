@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from grading.errors import ApplicationError
+from grading.errors import ApplicationError, StorageFull
 
 INVALID_MESSAGE = "The request has errors; see fields."
 TOO_LARGE_MESSAGE = "The request is too large: too many files or fields, or too much data."
@@ -61,6 +61,8 @@ def flatten_field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, StorageFull):  # 507: the server's disk, not the request, is at fault
+        return Response(error_body("insufficient_storage", exc.message), status=507)
     if isinstance(exc, ApplicationError):
         fields = {exc.field: [exc.message]} if exc.field else {}
         return Response(error_body("rejected", exc.message, fields), status=400)

@@ -133,8 +133,19 @@ SUBMISSION = {
     "latest_run": RUN_SUMMARY,
     "released": False,
 }
+UPLOAD_ACCEPTED = {
+    "batch": 3,
+    "status": "processing",
+    "url": "https://aaie.example.edu/api/v1/uploads/3/",
+    "error": "",
+    "files": [],
+    "warnings": [],
+}
 UPLOAD_RESULT = {
     "batch": 3,
+    "status": "done",
+    "url": "https://aaie.example.edu/api/v1/uploads/3/",
+    "error": "",
     "files": [
         {
             "name": "class.zip/ada.txt",

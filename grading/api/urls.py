@@ -121,6 +121,7 @@ urlpatterns = [
         submissions.SubmissionDetailView.as_view(),
         name="api_submission",
     ),
+    path("uploads/<int:batch_id>/", submissions.UploadDetailView.as_view(), name="api_upload"),
     path(
         "submissions/<int:submission_id>/grading-runs/",
         runs.SubmissionRunsView.as_view(),

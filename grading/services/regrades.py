@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from grading.errors import ApplicationError
 from grading.models import Criterion, RegradeRequest, Submission
-from grading.services.notifications import notify_regrade_answered
+from grading.services.notifications import REGRADE_ANSWERED, notifications_send_after_commit
 from grading.services.reviews import review_save
 
 MAX_REASON_CHARS = 3000
@@ -75,5 +75,5 @@ def regrade_request_answer(
     regrade_request.responded_by = actor
     regrade_request.responded_at = timezone.now()
     regrade_request.save()
-    transaction.on_commit(lambda: notify_regrade_answered(regrade_request=regrade_request))
+    notifications_send_after_commit(kind=REGRADE_ANSWERED, ids=[regrade_request.pk])
     return regrade_request

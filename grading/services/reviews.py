@@ -20,7 +20,7 @@ from grading.models import (
     Submission,
 )
 from grading.services.analytics import agreement_for_assignment
-from grading.services.notifications import notify_grade_released
+from grading.services.notifications import GRADE_RELEASED, notifications_send_after_commit
 from grading.vocabulary import Provenance
 
 MAX_COMMENT_CHARS = 5000
@@ -208,8 +208,11 @@ def review_approve(*, review: Review, actor) -> Review:
 
 
 @transaction.atomic
-def review_release(*, review: Review, actor) -> Review:
-    """Show the reviewed grade to the student. Releasing is itself an educator's approval."""
+def review_release(*, review: Review, actor, notify: bool = True) -> Review:
+    """Show the reviewed grade to the student. Releasing is itself an educator's approval.
+
+    The student is emailed unless `notify` is off (a bulk release emails everyone in one go).
+    """
     if not review.criteria.exists():
         raise ApplicationError("Save points for every criterion before releasing.")
     review_approve(review=review, actor=actor)
@@ -218,7 +221,8 @@ def review_release(*, review: Review, actor) -> Review:
         review.released_at = timezone.now()
         review.save(update_fields=["released", "released_at", "updated_at"])
         _audit(submission=review.submission, actor=actor, action="released")
-        transaction.on_commit(lambda: notify_grade_released(review=review))
+        if notify:
+            notifications_send_after_commit(kind=GRADE_RELEASED, ids=[review.pk])
         _passback_on_commit(review)
     return review
 
@@ -244,7 +248,7 @@ def reviews_release_bulk(
                 f"Review more submissions one by one first (bulk and automatic releases do "
                 f"not count)."
             )
-    released = 0
+    released: list[int] = []
     for submission in submissions:
         if submission.assignment_id != assignment.pk:
             raise ApplicationError("Every selected submission must belong to this assignment.")
@@ -263,9 +267,11 @@ def reviews_release_bulk(
                     provenance=Provenance.BULK,
                 )
             if not review.released:
-                review_release(review=review, actor=actor)
-                released += 1
-    return released
+                review_release(review=review, actor=actor, notify=False)
+                released.append(review.pk)
+    # One task, one SMTP connection for the whole release, not one exchange per student.
+    notifications_send_after_commit(kind=GRADE_RELEASED, ids=released)
+    return len(released)
 
 
 def review_auto_release(*, submission: Submission) -> Review | None:

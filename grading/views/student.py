@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
@@ -12,7 +12,7 @@ from grading.errors import ApplicationError
 from grading.forms import RegradeRequestForm, StudentUploadForm
 from grading.permissions import can_read_feedback
 from grading.services.regrades import regrade_request_create
-from grading.services.submissions import submission_create
+from grading.services.uploads import upload_accept, upload_batch_resend_if_lost
 
 
 def my_submissions(request: HttpRequest) -> HttpResponse:
@@ -21,11 +21,15 @@ def my_submissions(request: HttpRequest) -> HttpResponse:
     for submission in submissions:
         submission.student_status = selectors.student_status(submission)
         by_assignment.setdefault(submission.assignment_id, []).append(submission)
+    being_read: dict[int, list] = {}
+    for batch in selectors.upload_batches_being_read_for_student(user=request.user):
+        being_read.setdefault(batch.assignment_id, []).append(batch)
     now = timezone.now()
     assignments = [
         {
             "assignment": assignment,
             "attempts": by_assignment.get(assignment.pk, []),
+            "being_read": being_read.get(assignment.pk, []),
             "can_upload": assignment.students_may_upload
             and (assignment.due_at is None or assignment.due_at > now),
         }
@@ -41,23 +45,51 @@ def my_upload(request: HttpRequest, assignment_id: int) -> HttpResponse:
     closed = assignment.due_at is not None and assignment.due_at <= timezone.now()
     form = StudentUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and not closed and form.is_valid():
+        files = [form.cleaned_data["file"]]
         try:
-            submission_create(
+            batch = upload_accept(
                 assignment=assignment,
+                uploads=files,
                 student=request.user,
-                upload=form.cleaned_data["file"],
                 uploaded_by=request.user,
+                idempotency_key=form.idempotency_key(files),
             )
         except ApplicationError as error:
             form.add_error("file", error.message)
         else:
-            messages.success(request, f"Your file for “{assignment.title}” was submitted.")
-            return redirect("my_submissions")
+            return redirect("my_upload_result", batch_id=batch.pk)
     return render(
         request,
         "grading/my_upload.html",
         {"assignment": assignment, "form": form, "closed": closed},
     )
+
+
+def my_upload_result(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """The student's upload while it is read, then what became of it (never its flags)."""
+    batch = _own_batch(request, batch_id)
+    return render(
+        request,
+        "grading/my_upload_result.html",
+        {
+            "batch": batch,
+            "assignment": batch.assignment,
+            "progress": selectors.upload_batch_progress(batch=batch, educator=False),
+        },
+    )
+
+
+def my_upload_status(request: HttpRequest, batch_id: int) -> JsonResponse:
+    batch = _own_batch(request, batch_id)
+    return JsonResponse(selectors.upload_batch_progress(batch=batch, educator=False))
+
+
+def _own_batch(request: HttpRequest, batch_id: int):
+    batch = selectors.upload_batch_for_student(user=request.user, batch_id=batch_id)
+    if batch is None:
+        raise Http404("No such upload of yours.")
+    upload_batch_resend_if_lost(batch=batch)
+    return batch
 
 
 def my_feedback(request: HttpRequest, submission_id: int) -> HttpResponse:

@@ -1,5 +1,5 @@
-"""Educator upload pages: upload files or a class ZIP, see what became of each file, and assign
-the files that matched no student.
+"""Educator upload pages: upload files or a class ZIP, see what became of each file (the page fills
+in while the light worker reads them), and assign the files that matched no student.
 
 Objects are found through selectors scoped to the user: another course's upload is a 404.
 """
@@ -7,7 +7,7 @@ Objects are found through selectors scoped to the user: another course's upload 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -15,12 +15,8 @@ from django.views.decorators.http import require_http_methods
 from grading import selectors
 from grading.errors import ApplicationError
 from grading.forms import AssignUnmatchedForm, UploadForm
-from grading.services.submissions import (
-    Outcome,
-    submission_import,
-    unmatched_upload_assign,
-    unmatched_upload_discard,
-)
+from grading.services.submissions import unmatched_upload_assign, unmatched_upload_discard
+from grading.services.uploads import upload_accept, upload_batch_resend_if_lost
 from grading.views.educator import found, require_educator
 
 
@@ -36,12 +32,13 @@ def submission_upload(request: HttpRequest, assignment_id: int) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None, students=students)
     if request.method == "POST" and form.is_valid():
         try:
-            batch = submission_import(
+            batch = upload_accept(
                 assignment=assignment,
                 uploads=form.cleaned_data["files"],
                 student=form.cleaned_data["student"],
                 roster=form.cleaned_data["roster"],
                 uploaded_by=request.user,
+                idempotency_key=form.idempotency_key(form.cleaned_data["files"]),
             )
         except ApplicationError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
@@ -64,11 +61,7 @@ def submission_upload(request: HttpRequest, assignment_id: int) -> HttpResponse:
 
 
 def upload_batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
-    require_educator(request)
-    batch = found(selectors.upload_batch_for_educator(user=request.user, batch_id=batch_id))
-    counts = {outcome: 0 for outcome in (Outcome.STORED, Outcome.UNMATCHED, Outcome.REJECTED)}
-    for item in batch.results:
-        counts[item["outcome"]] = counts.get(item["outcome"], 0) + 1
+    batch = _batch(request, batch_id)
     return render(
         request,
         "grading/upload_result.html",
@@ -76,10 +69,22 @@ def upload_batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
             "batch": batch,
             "assignment": batch.assignment,
             "course": batch.assignment.course,
-            "counts": counts,
-            "rows": batch.results,
+            "progress": selectors.upload_batch_progress(batch=batch, educator=True),
         },
     )
+
+
+def upload_batch_status(request: HttpRequest, batch_id: int) -> JsonResponse:
+    """The result page's live part: where the upload stands, as JSON."""
+    batch = _batch(request, batch_id)
+    return JsonResponse(selectors.upload_batch_progress(batch=batch, educator=True))
+
+
+def _batch(request: HttpRequest, batch_id: int):
+    require_educator(request)
+    batch = found(selectors.upload_batch_for_educator(user=request.user, batch_id=batch_id))
+    upload_batch_resend_if_lost(batch=batch)  # whoever watches an upload keeps it moving
+    return batch
 
 
 @require_http_methods(["GET", "POST"])

@@ -60,7 +60,7 @@
       show(percent, percent + "% (" + megabytes(progress.loaded) + " of " + megabytes(progress.total) + ")");
     });
     xhr.upload.addEventListener("load", function () {
-      show(100, "Uploaded. Reading the files…");
+      show(100, "Uploaded. Opening the result page…");
     });
     xhr.addEventListener("load", function () {
       if (xhr.status < 400 && xhr.responseURL && xhr.responseURL !== form.action) {

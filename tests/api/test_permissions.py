@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from grading.models import Evaluation
 from grading.services.regrades import regrade_request_create
+from grading.services.uploads import upload_accept
 from tests.api.conftest import api_for
 from tests.calibration import make_calibration_set
 from tests.calibration_files import dataset
@@ -197,7 +198,12 @@ CALLS: dict[str, tuple[Call, dict[str, int]]] = {
     "submissions upload": (
         Call("post", "api_submissions", lambda o: [o[A].pk], _upload_body, multipart=True),
         # the assignment does not let students upload
-        dict(student=403, classmate=403, educator=201, outsider=404, admin=201),
+        dict(student=403, classmate=403, educator=202, outsider=404, admin=202),
+    ),
+    "upload detail": (
+        Call("get", "api_upload", lambda o: [o["batch"].pk]),
+        # the student's own upload; their classmate's is not theirs to see
+        dict(student=200, classmate=404, educator=200, outsider=404, admin=200),
     ),
     "submission detail": (
         Call("get", "api_submission", lambda o: [o[S].pk]),
@@ -315,6 +321,12 @@ def objects(released, course, assignment, rubric_version, student, educator, out
         "submission": released,
         "rubric_version": rubric_version,
         "student": student,
+        "batch": upload_accept(
+            assignment=assignment,
+            uploads=[SimpleUploadedFile("mine.txt", b"my text")],
+            uploaded_by=student,
+            student=student,
+        ),
     }
 
 

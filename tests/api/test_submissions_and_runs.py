@@ -1,4 +1,8 @@
-"""Uploads, AI grading runs and batch progress over the API."""
+"""Uploads, AI grading runs and batch progress over the API.
+
+An upload answers 202 with a URL to poll; the light worker's task (run here by `light_tasks`
+as the request commits) reads the files, and the poll then shows what became of each.
+"""
 
 from __future__ import annotations
 
@@ -18,22 +22,44 @@ from tests.api.conftest import api_for
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
 
 
-def upload(client, assignment, *files, student="student"):
-    data = {"files": list(files)}
-    if student:
-        data["student"] = student
-    return client.post(reverse("api_submissions", args=[assignment.pk]), data, format="multipart")
+@pytest.fixture
+def upload(light_tasks):
+    """upload(client, assignment, *files, student=…) → the upload's answer; the files are read
+    as the request commits."""
+
+    def post(client, assignment, *files, student="student", **extra):
+        data = {"files": list(files), **extra}
+        if student:
+            data["student"] = student
+        with light_tasks():
+            return client.post(
+                reverse("api_submissions", args=[assignment.pk]), data, format="multipart"
+            )
+
+    return post
 
 
-def test_an_educator_uploads_several_files_for_a_student(educator, assignment, student):
+def read(client, response) -> dict:
+    """The accepted upload (202, nothing read yet) as its URL shows it once read."""
+    assert response.status_code == 202, response.content
+    accepted = response.json()
+    assert accepted["status"] == "processing" and accepted["files"] == []
+    assert response.headers["Location"] == accepted["url"]
+    polled = client.get(accepted["url"])
+    assert polled.status_code == 200, polled.content
+    assert polled.json()["status"] == "done", polled.json()
+    return polled.json()
+
+
+def test_an_educator_uploads_several_files_for_a_student(educator, assignment, student, upload):
+    client = api_for(educator)
     response = upload(
-        api_for(educator),
+        client,
         assignment,
         SimpleUploadedFile("one.py", b"def f(n):\n    return f(n - 1) if n else 0\n"),
         SimpleUploadedFile("two.md", b"# Recursion\nBase case first."),
     )
-    assert response.status_code == 201, response.content
-    assert [f["outcome"] for f in response.json()["files"]] == ["stored", "stored"]
+    assert [f["outcome"] for f in read(client, response)["files"]] == ["stored", "stored"]
     attempts = Submission.objects.filter(student=student).order_by("attempt")
     assert [s.original_name for s in attempts] == ["one.py", "two.md"]
 
@@ -46,20 +72,18 @@ def class_zip(files: dict[str, bytes]) -> SimpleUploadedFile:
     return SimpleUploadedFile("class.zip", buffer.getvalue())
 
 
-def test_a_class_zip_is_matched_to_students_by_the_roster(educator, assignment, student, classmate):
+def test_a_class_zip_is_matched_to_students_by_the_roster(
+    educator, assignment, student, classmate, upload
+):
     roster = SimpleUploadedFile(
         "roster.csv", b"student id,file name\nstudent,essay-17.txt\nclassmate,essay-18.txt\n"
     )
     archive = class_zip(
         {"essay-17.txt": b"Mine.", "essay-18.txt": b"Theirs.", "stray.txt": b"Whose?"}
     )
-    response = api_for(educator).post(
-        reverse("api_submissions", args=[assignment.pk]),
-        {"files": [archive], "roster": roster},
-        format="multipart",
-    )
-    assert response.status_code == 201, response.content
-    outcomes = {f["name"]: f["outcome"] for f in response.json()["files"]}
+    client = api_for(educator)
+    response = upload(client, assignment, archive, student="", roster=roster)
+    outcomes = {f["name"]: f["outcome"] for f in read(client, response)["files"]}
     assert outcomes == {
         "class.zip/essay-17.txt": "stored",
         "class.zip/essay-18.txt": "stored",
@@ -69,23 +93,23 @@ def test_a_class_zip_is_matched_to_students_by_the_roster(educator, assignment, 
     assert Submission.objects.get(student=classmate).text.strip() == "Theirs."
 
 
-def test_bad_files_are_listed_and_good_ones_kept(educator, assignment, settings):
+def test_bad_files_are_listed_and_good_ones_kept(educator, assignment, settings, upload):
     settings.AAIE_MAX_UPLOAD_BYTES = 20
+    client = api_for(educator)
     response = upload(
-        api_for(educator),
+        client,
         assignment,
         SimpleUploadedFile("ok.txt", b"short"),
         SimpleUploadedFile("big.txt", b"x" * 100),
     )
-    assert response.status_code == 201
-    outcomes = {f["name"]: f["outcome"] for f in response.json()["files"]}
+    outcomes = {f["name"]: f["outcome"] for f in read(client, response)["files"]}
     assert outcomes == {"ok.txt": "stored", "big.txt": "rejected"}
     only_bad = upload(api_for(educator), assignment, SimpleUploadedFile("big.txt", b"x" * 100))
     assert only_bad.status_code == 400
     assert "files" in only_bad.json()["error"]["fields"]
 
 
-def test_a_named_student_must_be_in_the_course(educator, assignment, outsider_educator):
+def test_a_named_student_must_be_in_the_course(educator, assignment, outsider_educator, upload):
     stranger = upload(
         api_for(educator), assignment, SimpleUploadedFile("a.txt", b"x"), student="outsider"
     )
@@ -95,7 +119,7 @@ def test_a_named_student_must_be_in_the_course(educator, assignment, outsider_ed
 
 
 def test_students_upload_their_own_work_only_where_allowed_and_before_the_due_date(
-    student, assignment
+    student, assignment, upload
 ):
     client = api_for(student)
     file = SimpleUploadedFile("mine.txt", b"My answer.")
@@ -106,7 +130,7 @@ def test_students_upload_their_own_work_only_where_allowed_and_before_the_due_da
     response = upload(
         client, assignment, SimpleUploadedFile("mine.txt", b"Mine."), student="classmate"
     )
-    assert response.status_code == 201
+    assert read(client, response)["files"][0]["outcome"] == "stored"
     assert Submission.objects.get().student == student
     assignment.due_at = timezone.now() - timedelta(minutes=1)
     assignment.save()

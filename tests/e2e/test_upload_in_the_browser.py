@@ -1,5 +1,6 @@
 """A large class ZIP with a roster, uploaded in the browser: the progress bar fills, the result
-page lists each file, and the unmatched file is assigned on its page."""
+page fills in live as a real worker reads the files, and the unmatched file is assigned on its
+page."""
 
 from __future__ import annotations
 
@@ -7,18 +8,23 @@ import re
 import secrets
 
 import pytest
+import redis
 
 from grading.models import Enrolment, Submission
 from grading.services.courses import assignment_create, course_create, enrolment_set
 from grading.services.rubrics import rubric_create
 from tests.conftest import two_criteria
 from tests.ingest.builders import make_zip
+from tests.processes import Worker
 
 pytestmark = pytest.mark.slow
 
 PASSWORD = "e2e-password-123"
 # Hex text compresses about 2:1; two such files make a ZIP over the script's 1 MB threshold.
 LARGE_TEXT_BYTES = 1_500_000
+
+# Generous: a real worker reads the ZIP; the result page polls until it is done.
+READ_DEADLINE_MS = 120_000
 
 # Keeps the highest value the progress bar shows in sessionStorage, which survives the
 # navigation to the result page.
@@ -44,8 +50,30 @@ def assignment(django_user_model):
     return assignment_create(course=course, title="Essay", task="Write.", rubric_version=rubric)
 
 
+@pytest.fixture
+def start_light_worker(redis_url, tmp_path):
+    """start_light_worker() → a real light worker (the `default` queue), stopped afterwards."""
+    redis.Redis.from_url(redis_url).flushdb()
+    workers: list[Worker] = []
+
+    def start() -> Worker:
+        worker = Worker(
+            broker_url=redis_url,
+            log_path=tmp_path / "light.log",
+            name="light-e2e",
+            env={"AAIE_VAR_DIR": str(tmp_path)},  # its media folder is this test's
+            queues="default",
+        )
+        workers.append(worker)
+        return worker.wait_ready()
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
 def test_a_large_class_zip_shows_progress_and_every_file_is_accounted_for(
-    visitor, assignment, tmp_path
+    visitor, assignment, tmp_path, start_light_worker
 ):
     class_zip = tmp_path / "class.zip"
     class_zip.write_bytes(
@@ -75,9 +103,19 @@ def test_a_large_class_zip_shows_progress_and_every_file_is_accounted_for(
     assert upload.value.resource_type == "xhr"  # the script sent it, so progress was observable
     page.wait_for_url("**/uploads/*/")
     assert page.evaluate("sessionStorage.getItem('best')") == "100"
+    # The page came back before anything was read (no worker runs yet) ...
+    assert "Reading 1 uploaded file(s)" in page.content()
+    assert not Submission.objects.exists()
+    teacher.snap("upload-being-read")
+    page.evaluate("window.notReloaded = true")
+    # ... and its script fills it in, without a reload, once a light worker has read the files.
+    start_light_worker()
+    page.get_by_text("2 file(s) uploaded.").wait_for(timeout=READ_DEADLINE_MS)
+    assert page.evaluate("window.notReloaded") is True
     content = page.content()
-    assert "2 file(s) uploaded." in content, re.sub(r"\s+", " ", content)[-3000:]
+    assert "1 unmatched, 1 rejected" in content, re.sub(r"\s+", " ", content)[-3000:]
     assert "a path that climbs out of the archive" in content
+    assert page.get_by_role("link", name="assign them to students").is_visible()
     teacher.snap("upload-result")
 
     page.get_by_role("link", name="assign them to students").click()

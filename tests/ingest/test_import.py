@@ -1,4 +1,8 @@
-"""Upload services: one file, a class ZIP with a roster, unmatched files and their assignment."""
+"""Upload services: one file, a class ZIP with a roster, unmatched files and their assignment.
+
+An upload is accepted (originals stored) and then read by the light worker's task; the
+`import_files` fixture does both, the task running here as the acceptance commits.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,10 @@ from grading.errors import ApplicationError
 from grading.models import Submission, UnmatchedUpload
 from grading.services.submissions import (
     submission_create,
-    submission_import,
     unmatched_upload_assign,
     unmatched_upload_discard,
 )
+from grading.services.uploads import upload_accept
 from tests.ingest.builders import make_docx, make_notebook, make_pdf, make_zip
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +24,19 @@ pytestmark = pytest.mark.django_db
 
 def upload(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content)
+
+
+@pytest.fixture
+def import_files(light_tasks):
+    """import_files(**upload_accept arguments) → the upload, once the light worker read it."""
+
+    def run(**arguments):
+        with light_tasks():
+            batch = upload_accept(**arguments)
+        batch.refresh_from_db()
+        return batch
+
+    return run
 
 
 def stored_files(settings) -> list:
@@ -84,7 +101,7 @@ def test_hidden_docx_text_is_flagged_as_hidden_and_as_injection(assignment, stud
 
 
 def test_a_class_zip_with_a_roster_stores_each_students_file(
-    assignment, educator, student, classmate
+    assignment, educator, student, classmate, import_files
 ):
     roster = b"student id,name,email,file name\nstudent,Student,,essay-17.docx\n"
     class_zip = make_zip(
@@ -93,7 +110,7 @@ def test_a_class_zip_with_a_roster_stores_each_students_file(
             "classmate/answer.py": b"print('classmate')\n",
         }
     )
-    batch = submission_import(
+    batch = import_files(
         assignment=assignment,
         uploads=[upload("class.zip", class_zip)],
         roster=upload("roster.csv", roster),
@@ -108,7 +125,7 @@ def test_a_class_zip_with_a_roster_stores_each_students_file(
 
 
 def test_a_partly_bad_zip_imports_its_good_files_and_gives_each_bad_one_a_reason(
-    assignment, educator, student, settings
+    assignment, educator, student, settings, import_files
 ):
     class_zip = make_zip(
         {
@@ -119,7 +136,7 @@ def test_a_partly_bad_zip_imports_its_good_files_and_gives_each_bad_one_a_reason
         },
         symlinks={"student-link.txt": "/etc/passwd"},
     )
-    batch = submission_import(
+    batch = import_files(
         assignment=assignment, uploads=[upload("class.zip", class_zip)], uploaded_by=educator
     )
     reasons = {row["name"]: row["reason"] for row in batch.results if row["outcome"] == "rejected"}
@@ -137,9 +154,9 @@ def test_a_partly_bad_zip_imports_its_good_files_and_gives_each_bad_one_a_reason
     assert len(stored_files(settings)) == 1  # only the good file's original
 
 
-def test_a_nested_project_zip_is_one_submission(assignment, educator, student):
+def test_a_nested_project_zip_is_one_submission(assignment, educator, student, import_files):
     project = make_zip({"main.py": b"print(1)\n", "deeper.zip": make_zip({"x.txt": b"x"})})
-    batch = submission_import(
+    batch = import_files(
         assignment=assignment,
         uploads=[upload("class.zip", make_zip({"student.zip": project}))],
         uploaded_by=educator,
@@ -152,9 +169,9 @@ def test_a_nested_project_zip_is_one_submission(assignment, educator, student):
 
 
 def test_unmatched_files_are_kept_and_can_be_assigned_later(
-    assignment, educator, student, settings, django_capture_on_commit_callbacks
+    assignment, educator, student, settings, django_capture_on_commit_callbacks, import_files
 ):
-    batch = submission_import(
+    batch = import_files(
         assignment=assignment,
         uploads=[upload("mystery.txt", b"whose is this?")],
         uploaded_by=educator,
@@ -179,9 +196,9 @@ def test_unmatched_files_are_kept_and_can_be_assigned_later(
 
 
 def test_assigning_to_someone_outside_the_course_stores_nothing(
-    assignment, educator, make_user, settings
+    assignment, educator, make_user, settings, import_files
 ):
-    submission_import(
+    import_files(
         assignment=assignment, uploads=[upload("mystery.txt", b"text")], uploaded_by=educator
     )
     with pytest.raises(ApplicationError, match="not a student"):
@@ -195,19 +212,17 @@ def test_assigning_to_someone_outside_the_course_stores_nothing(
 
 
 def test_a_discarded_unmatched_file_is_gone_with_its_file(
-    assignment, educator, settings, django_capture_on_commit_callbacks
+    assignment, educator, settings, django_capture_on_commit_callbacks, import_files
 ):
-    submission_import(
-        assignment=assignment, uploads=[upload("junk.txt", b"text")], uploaded_by=educator
-    )
+    import_files(assignment=assignment, uploads=[upload("junk.txt", b"text")], uploaded_by=educator)
     with django_capture_on_commit_callbacks(execute=True):
         unmatched_upload_discard(unmatched=UnmatchedUpload.objects.get())
     assert not UnmatchedUpload.objects.exists()
     assert stored_files(settings) == []
 
 
-def test_with_a_student_chosen_every_file_is_theirs(assignment, educator, classmate):
-    batch = submission_import(
+def test_with_a_student_chosen_every_file_is_theirs(assignment, educator, classmate, import_files):
+    batch = import_files(
         assignment=assignment,
         uploads=[upload("a.txt", b"one"), upload("student.txt", b"two")],
         student=classmate,
@@ -217,19 +232,21 @@ def test_with_a_student_chosen_every_file_is_theirs(assignment, educator, classm
     assert Submission.objects.filter(student=classmate).count() == 2
 
 
-def test_too_many_files_refuses_the_upload(assignment, educator, settings):
+def test_too_many_files_refuses_the_upload(assignment, educator, settings, import_files):
     settings.AAIE_MAX_FILES_PER_UPLOAD = 1
     with pytest.raises(ApplicationError, match="more than the 1 allowed"):
-        submission_import(
+        import_files(
             assignment=assignment,
             uploads=[upload("a.txt", b"1"), upload("b.txt", b"2")],
             uploaded_by=educator,
         )
 
 
-def test_a_bad_roster_refuses_the_upload_and_stores_nothing(assignment, educator, settings):
+def test_a_bad_roster_refuses_the_upload_and_stores_nothing(
+    assignment, educator, settings, import_files
+):
     with pytest.raises(ApplicationError, match="header row") as error:
-        submission_import(
+        import_files(
             assignment=assignment,
             uploads=[upload("student.txt", b"1")],
             roster=upload("roster.csv", b"nothing,useful\n1,2\n"),

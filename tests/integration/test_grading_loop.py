@@ -9,12 +9,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from grading.models import GradingRun, Submission
+from grading.models import GradingRun, Submission, UploadBatch
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.slow
 
 RUN_TIMEOUT_SECONDS = 180
+READ_TIMEOUT_SECONDS = 60
 STUDENT_TEXT = "Recursion is a function calling itself.\nThe base case stops it.\n"
 
 
@@ -28,6 +29,18 @@ def wait_for_run_to_end(run_id: int, worker) -> GradingRun:
             pytest.fail(f"The worker died:\n{worker.log_path.read_text()[-4000:]}")
         time.sleep(0.5)
     pytest.fail(f"Run {run_id} did not end in time:\n{worker.log_path.read_text()[-4000:]}")
+
+
+def wait_for_upload_to_be_read(batch_id: int, worker) -> UploadBatch:
+    deadline = time.monotonic() + READ_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        batch = UploadBatch.objects.get(pk=batch_id)
+        if batch.status != UploadBatch.Status.PROCESSING:
+            return batch
+        if worker.poll() is not None:
+            pytest.fail(f"The worker died:\n{worker.log_path.read_text()[-4000:]}")
+        time.sleep(0.5)
+    pytest.fail(f"Upload {batch_id} was not read in time:\n{worker.log_path.read_text()[-4000:]}")
 
 
 @pytest.fixture
@@ -55,6 +68,9 @@ def test_upload_grade_review_release_and_only_the_student_reads_it(
         {"student": student.pk, "files": [SimpleUploadedFile("essay.md", STUDENT_TEXT.encode())]},
     )
     assert response.status_code == 302, response.content[:2000]
+    # The worker reads the file off the request path (its light task shares this worker).
+    batch = wait_for_upload_to_be_read(UploadBatch.objects.get().pk, celery_worker_process)
+    assert batch.status == UploadBatch.Status.DONE, batch.error
     submission = Submission.objects.get(assignment=assignment, student=student)
 
     # 2. Start AI grading; the worker process picks the task up from Redis.

@@ -77,15 +77,23 @@ def assert_graded_exactly_once(submissions: list[Submission]) -> None:
 
 @pytest.fixture
 def start_worker(transactional_db, redis_url, tmp_path) -> Iterator[Callable[..., Worker]]:
-    """start_worker(name, broker_url=..., **env) → a ready Worker; all are stopped afterwards."""
+    """start_worker(name, broker_url=..., queues=..., **env) → a Worker (call wait_ready); all
+    are stopped afterwards."""
     workers: list[Worker] = []
 
-    def start(name: str = "w1", *, broker_url: str = redis_url, **env: str) -> Worker:
+    def start(
+        name: str = "w1",
+        *,
+        broker_url: str = redis_url,
+        queues: str = "grading,default",
+        **env: str,
+    ) -> Worker:
         worker = Worker(
             broker_url=broker_url,
             log_path=tmp_path / f"{name}.log",
             name=name,
             env={"AAIE_VAR_DIR": str(tmp_path / name), **env},
+            queues=queues,
         )
         workers.append(worker)
         return worker

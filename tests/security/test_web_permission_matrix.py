@@ -20,6 +20,7 @@ from grading.services.calibration import calibration_import_dataset
 from grading.services.grading import grading_run_execute, grading_run_request
 from grading.services.regrades import regrade_request_create
 from grading.services.reviews import review_release, review_save
+from grading.services.uploads import upload_accept
 from tests.calibration_files import dataset
 from tests.conftest import client_for
 
@@ -83,6 +84,7 @@ MATRIX: dict[str, Route] = {
     "assignment_detail": Route("get", ASSIGNMENT, TEACHING),
     "submission_upload": Route("get", ASSIGNMENT, TEACHING),
     "upload_batch_detail": Route("get", lambda o: [o["batch"].pk], TEACHING),
+    "upload_batch_status": Route("get", lambda o: [o["batch"].pk], TEACHING),
     "unmatched_uploads": Route("get", ASSIGNMENT, TEACHING),
     "grade_assignment": Route("post", ASSIGNMENT, TEACHING),
     "grading_progress": Route("get", ASSIGNMENT, TEACHING),
@@ -139,6 +141,31 @@ MATRIX: dict[str, Route] = {
             "anonymous": LOGIN,
             "student": 200,
             "classmate": 200,
+            "educator": 404,
+            "outsider": 404,
+            "admin": 404,
+        },
+    ),
+    # A student's own upload: its educators see it on the educator's pages.
+    "my_upload_result": Route(
+        "get",
+        lambda o: [o["own_batch"].pk],
+        {
+            "anonymous": LOGIN,
+            "student": 200,
+            "classmate": 404,
+            "educator": 404,
+            "outsider": 404,
+            "admin": 404,
+        },
+    ),
+    "my_upload_status": Route(
+        "get",
+        lambda o: [o["own_batch"].pk],
+        {
+            "anonymous": LOGIN,
+            "student": 200,
+            "classmate": 404,
             "educator": 404,
             "outsider": 404,
             "admin": 404,
@@ -219,7 +246,13 @@ def objects(course, assignment, submission, student, educator, classmate):
         "assignment": assignment,
         "submission": submission,
         "regrade": regrade,
-        "batch": UploadBatch.objects.get(),
+        "batch": UploadBatch.objects.get(uploaded_by=educator),
+        "own_batch": upload_accept(
+            assignment=assignment,
+            uploads=[SimpleUploadedFile("mine.txt", b"my text")],
+            uploaded_by=student,
+            student=student,
+        ),
     }
 
 

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from grading.models import AuditEvent, RegradeRequest, Submission
+from grading.models import AuditEvent, RegradeRequest, Submission, UploadBatch
 from grading.services.grading import grading_run_execute, grading_run_request
 from grading.services.reviews import review_release, review_save
 from tests.conftest import client_for
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
 
 
 @pytest.fixture
-def released(submission, educator, student, django_capture_on_commit_callbacks):
+def released(submission, educator, student, light_tasks):
     student.email = "student@example.edu"
     student.save()
     run = grading_run_request(submission=submission, requested_by=educator)
@@ -30,7 +30,7 @@ def released(submission, educator, student, django_capture_on_commit_callbacks):
         comments={},
         comment="See me.",
     )
-    with django_capture_on_commit_callbacks(execute=True):  # emails go after commit
+    with light_tasks():  # emails go from the light worker, after commit
         review_release(review=review, actor=educator)
     submission.refresh_from_db()
     return submission
@@ -55,16 +55,29 @@ def test_releasing_emails_the_student_and_shows_the_grade(released, student):
     assert "Released" in page and "read feedback" in page
 
 
-def test_students_upload_only_where_allowed_and_before_the_due_date(assignment, student):
+def test_students_upload_only_where_allowed_and_before_the_due_date(
+    assignment, student, light_tasks
+):
     client = client_for(student)
     url = reverse("my_upload", args=[assignment.pk])
     assert client.get(url).status_code == 404  # not allowed by default
 
     assignment.students_may_upload = True
     assignment.save()
-    response = client.post(url, {"file": SimpleUploadedFile("mine.py", b"print('hi')")})
+    with light_tasks():
+        response = client.post(url, {"file": SimpleUploadedFile("mine.py", b"print('hi')")})
+    batch = UploadBatch.objects.get()
     assert response.status_code == 302
+    assert response.url == reverse("my_upload_result", args=[batch.pk])
     assert Submission.objects.get(student=student).uploaded_by == student
+    page = client.get(response.url).content.decode()
+    assert "1 file(s) uploaded." in page and "mine.py" in page
+
+    # An upload not read yet is shown on the student's dashboard, with its page.
+    response = client.post(url, {"file": SimpleUploadedFile("two.py", b"print(2)")})
+    dashboard = client.get(reverse("my_submissions")).content.decode()
+    assert "is being read" in dashboard and response.url in dashboard
+    assert Submission.objects.filter(student=student).count() == 1
 
     assignment.due_at = timezone.now() - timedelta(minutes=1)
     assignment.save()
@@ -81,7 +94,7 @@ def test_a_student_cannot_upload_to_another_course(assignment, outsider_educator
 
 
 def test_regrade_request_is_answered_with_a_grade_change_audited_and_emailed(
-    released, student, educator, classmate, django_capture_on_commit_callbacks
+    released, student, educator, classmate, light_tasks
 ):
     criterion = released.assignment.rubric_version.criteria.first()
     feedback_url = reverse("my_feedback", args=[released.pk])
@@ -104,7 +117,7 @@ def test_regrade_request_is_answered_with_a_grade_change_audited_and_emailed(
         for c in released.assignment.rubric_version.criteria.all()
         if c.pk != criterion.pk
     }
-    with django_capture_on_commit_callbacks(execute=True):
+    with light_tasks():
         response = client_for(educator).post(
             answer_url,
             {

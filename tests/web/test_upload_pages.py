@@ -1,5 +1,9 @@
 """The upload pages: single and multiple files, a class ZIP with a roster, a partly bad ZIP, the
-result page with a reason for each file, and the unmatched files waiting to be assigned."""
+result page with a reason for each file, and the unmatched files waiting to be assigned.
+
+The upload request only stores the originals; the light worker's task (run here by the
+`light_tasks` fixture as the request commits) reads them before the result page is shown.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +24,22 @@ def files(**named: bytes) -> list[SimpleUploadedFile]:
     return [SimpleUploadedFile(name.replace("__", "."), content) for name, content in named.items()]
 
 
-def upload(client, assignment, data) -> tuple[object, str]:
-    response = client.post(reverse("submission_upload", args=[assignment.pk]), data, follow=True)
-    return response, html.unescape(response.content.decode())
+@pytest.fixture
+def upload(light_tasks):
+    """upload(client, assignment, data) → (response, unescaped page): post the form, let the
+    light worker read the files as the request commits, then follow to the result page."""
+
+    def post(client, assignment, data) -> tuple[object, str]:
+        with light_tasks():
+            response = client.post(reverse("submission_upload", args=[assignment.pk]), data)
+        if response.status_code != 302:
+            response.redirect_chain = []
+            return response, html.unescape(response.content.decode())
+        page = client.get(response.url)
+        page.redirect_chain = [(response.url, 302)]
+        return page, html.unescape(page.content.decode())
+
+    return post
 
 
 def test_the_form_offers_every_format_a_roster_and_a_progress_bar(assignment, educator):
@@ -35,7 +52,9 @@ def test_the_form_offers_every_format_a_roster_and_a_progress_bar(assignment, ed
     assert "data-upload-status hidden" in content
 
 
-def test_one_file_for_a_chosen_student_goes_to_the_result_page(assignment, educator, student):
+def test_one_file_for_a_chosen_student_goes_to_the_result_page(
+    assignment, educator, student, upload
+):
     response, page = upload(
         client_for(educator),
         assignment,
@@ -48,7 +67,7 @@ def test_one_file_for_a_chosen_student_goes_to_the_result_page(assignment, educa
 
 
 def test_many_files_are_matched_by_name_and_the_rest_wait_unmatched(
-    assignment, educator, student, classmate
+    assignment, educator, student, classmate, upload
 ):
     _, page = upload(
         client_for(educator),
@@ -70,7 +89,7 @@ def test_many_files_are_matched_by_name_and_the_rest_wait_unmatched(
     }
 
 
-def test_a_class_zip_with_a_roster(assignment, educator, student, classmate):
+def test_a_class_zip_with_a_roster(assignment, educator, student, classmate, upload):
     roster = (
         b"student id,name,email,file name\n"
         b"student,S,,a1.txt\nclassmate,C,,a2.txt\nghost,G,,a3.txt\n"
@@ -87,7 +106,7 @@ def test_a_class_zip_with_a_roster(assignment, educator, student, classmate):
 
 
 def test_a_partly_bad_zip_shows_a_clear_reason_for_each_rejected_file(
-    assignment, educator, student
+    assignment, educator, student, upload
 ):
     class_zip = make_zip(
         {"student.py": b"print(1)", "evil.txt": b"x\x00y", "../up.txt": b"x"},
@@ -100,7 +119,7 @@ def test_a_partly_bad_zip_shows_a_clear_reason_for_each_rejected_file(
     assert "link.txt: a symbolic link; links are never followed." in page
 
 
-def test_a_bad_roster_is_shown_on_the_form_and_nothing_is_stored(assignment, educator):
+def test_a_bad_roster_is_shown_on_the_form_and_nothing_is_stored(assignment, educator, upload):
     response, page = upload(
         client_for(educator),
         assignment,
@@ -117,7 +136,7 @@ def test_a_bad_roster_is_shown_on_the_form_and_nothing_is_stored(assignment, edu
     assert not Submission.objects.exists()
 
 
-def test_unmatched_files_are_listed_and_assigned(assignment, educator, student):
+def test_unmatched_files_are_listed_and_assigned(assignment, educator, student, upload):
     web = client_for(educator)
     upload(web, assignment, {"files": files(mystery__txt=b"whose is this?")})
     unmatched = UnmatchedUpload.objects.get()
@@ -135,7 +154,7 @@ def test_unmatched_files_are_listed_and_assigned(assignment, educator, student):
     assert "Every uploaded file is matched to a student." in response.content.decode()
 
 
-def test_an_unmatched_file_can_be_discarded(assignment, educator):
+def test_an_unmatched_file_can_be_discarded(assignment, educator, upload):
     web = client_for(educator)
     upload(web, assignment, {"files": files(readme__md=b"# notes")})
     unmatched = UnmatchedUpload.objects.get()
@@ -146,7 +165,7 @@ def test_an_unmatched_file_can_be_discarded(assignment, educator):
     assert not UnmatchedUpload.objects.exists()
 
 
-def test_assigning_needs_a_student_of_the_course(assignment, educator, make_user):
+def test_assigning_needs_a_student_of_the_course(assignment, educator, make_user, upload):
     web = client_for(educator)
     upload(web, assignment, {"files": files(mystery__txt=b"x")})
     unmatched = UnmatchedUpload.objects.get()
@@ -160,7 +179,7 @@ def test_assigning_needs_a_student_of_the_course(assignment, educator, make_user
     assert UnmatchedUpload.objects.exists() and not Submission.objects.exists()
 
 
-def test_file_names_and_reasons_are_escaped(assignment, educator, student):
+def test_file_names_and_reasons_are_escaped(assignment, educator, student, upload):
     _, _ = upload(
         client_for(educator),
         assignment,
@@ -174,7 +193,7 @@ def test_file_names_and_reasons_are_escaped(assignment, educator, student):
 
 
 def test_upload_pages_belong_to_the_course_educators(
-    assignment, educator, outsider_educator, student
+    assignment, educator, outsider_educator, student, upload
 ):
     web = client_for(educator)
     upload(web, assignment, {"files": files(mystery__txt=b"x")})

@@ -1,9 +1,11 @@
 """Submissions: upload (educators: files or a class ZIP with a roster; students: their own, where
-allowed) and read."""
+allowed) and read. An upload answers 202 at once with its URL; the light worker reads the files
+and `GET uploads/<id>/` tells where it stands."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, generics, serializers, status
@@ -18,9 +20,11 @@ from grading.api.common import Filter, FilterBackend, found, require_educator
 from grading.api.serializers import SubmissionDetailSerializer, SubmissionSerializer
 from grading.api.views.assignments import assignment_for_member
 from grading.errors import ApplicationError
-from grading.models import Assignment, GradingRun, Submission
+from grading.models import Assignment, GradingRun, Submission, UploadBatch
 from grading.services.reviews import submission_opened
-from grading.services.submissions import Outcome, submission_create, submission_import
+from grading.services.uploads import Outcome, upload_accept, upload_batch_resend_if_lost
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def submission_for_teacher(user, submission_id: int) -> Submission:
@@ -55,33 +59,36 @@ class FileOutcomeSerializer(serializers.Serializer):
     flags = serializers.ListField(child=serializers.CharField())
 
 
-def _outcomes_for_student(assignment: Assignment, student, uploads, uploaded_by) -> list[dict]:
-    """A student's own upload: each file is their next attempt, or rejected with the reason."""
-    outcomes = []
-    for upload in uploads:
-        try:
-            submission = submission_create(
-                assignment=assignment, student=student, upload=upload, uploaded_by=uploaded_by
-            )
-        except ApplicationError as error:
-            outcomes.append(_outcome(upload, Outcome.REJECTED, error.message))
-        else:
-            outcomes.append(
-                _outcome(
-                    upload, Outcome.STORED, "", student.get_username(), sorted(submission.flags)
-                )
-            )
-    return outcomes
+def upload_for_member(user, batch_id: int) -> tuple[UploadBatch, bool]:
+    """The upload and whether the user teaches its course; a student sees only their own."""
+    batch = selectors.upload_batch_for_educator(user=user, batch_id=batch_id)
+    if batch is not None:
+        return batch, True
+    return found(selectors.upload_batch_for_student(user=user, batch_id=batch_id)), False
 
 
-def _outcome(upload, outcome: str, reason: str, student: str = "", flags=()) -> dict:
-    return {
-        "name": str(upload.name)[:255],
-        "outcome": outcome,
-        "reason": reason,
-        "student": student,
-        "flags": list(flags),
-    }
+class UploadOutputSerializer(serializers.Serializer):
+    batch = serializers.IntegerField(source="id", help_text="The upload's record.")
+    status = serializers.ChoiceField(
+        choices=UploadBatch.Status.values,
+        help_text="processing: the files are stored and being read; done: see files; failed: "
+        "nothing was stored (see error).",
+    )
+    url = serializers.CharField(help_text="Poll this until status is not processing.")
+    error = serializers.CharField(allow_blank=True)
+    files = FileOutcomeSerializer(many=True, help_text="Empty while processing.")
+    warnings = serializers.ListField(
+        child=serializers.CharField(), help_text="E.g. roster rows naming no student."
+    )
+
+    class Meta:
+        ref_name = "UploadResult"
+
+
+def _upload_body(request: Request, batch: UploadBatch, *, educator: bool) -> dict:
+    progress = selectors.upload_batch_progress(batch=batch, educator=educator)
+    url = request.build_absolute_uri(reverse("api_upload", args=[batch.pk]))
+    return UploadOutputSerializer({**progress, "url": url}).data
 
 
 class SubmissionListView(generics.GenericAPIView):
@@ -123,18 +130,6 @@ class SubmissionListView(generics.GenericAPIView):
         class Meta:
             ref_name = "SubmissionUpload"
 
-    class OutputSerializer(serializers.Serializer):
-        batch = serializers.IntegerField(
-            allow_null=True, help_text="The upload's record (educators' uploads)."
-        )
-        files = FileOutcomeSerializer(many=True)
-        warnings = serializers.ListField(
-            child=serializers.CharField(), help_text="E.g. roster rows naming no student."
-        )
-
-        class Meta:
-            ref_name = "UploadResult"
-
     @extend_schema(
         operation_id="submissions_list",
         summary="Submissions of an assignment (students: only their own)",
@@ -159,47 +154,63 @@ class SubmissionListView(generics.GenericAPIView):
     @extend_schema(
         operation_id="submissions_upload",
         summary="Upload files or a class ZIP (with a roster) as new attempts",
+        description="The files are stored at once and read in the background: the answer is "
+        "202 with the upload's `url` to poll. Send an `Idempotency-Key` header (your own, up "
+        "to 100 characters) to retry safely: the same key answers with the same upload. A full "
+        "disk answers 507 and stores nothing.",
         request={"multipart/form-data": InputSerializer},
-        responses={201: OutputSerializer},
+        responses={202: UploadOutputSerializer},
         examples=[
             ex.request(
                 "A class ZIP with a roster",
                 {"files": ["class.zip"], "roster": "roster.csv"},
                 media_type="multipart/form-data",
             ),
-            ex.response("Uploaded", ex.UPLOAD_RESULT, 201),
+            ex.response("Accepted", ex.UPLOAD_ACCEPTED, 202),
         ],
     )
     def post(self, request: Request, assignment_id: int) -> Response:
         assignment, teaches = assignment_for_member(request.user, assignment_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        uploads = data.validated_data["files"]
         if teaches:
-            student = None
-            username = data.validated_data.get("student")
-            if username:
-                students = selectors.students_of(course=assignment.course)
-                student = students.filter(username=username).first()
-                if student is None:
-                    raise ApplicationError(
-                        "No student of this course has this username.", field="student"
-                    )
-            batch = submission_import(
-                assignment=assignment,
-                uploads=uploads,
-                uploaded_by=request.user,
-                student=student,
-                roster=data.validated_data.get("roster"),
-            )
-            body = {"batch": batch.pk, "files": batch.results, "warnings": batch.warnings}
+            student = self._student(assignment, data.validated_data.get("student"))
+            roster = data.validated_data.get("roster")
         else:
             _student_may_upload(assignment)
-            outcomes = _outcomes_for_student(assignment, request.user, uploads, request.user)
-            body = {"batch": None, "files": outcomes, "warnings": []}
-        if all(item["outcome"] == Outcome.REJECTED for item in body["files"]):
-            raise exceptions.ValidationError({"files": [item["reason"] for item in body["files"]]})
-        return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)
+            student, roster = request.user, None
+        batch = upload_accept(
+            assignment=assignment,
+            uploads=data.validated_data["files"],
+            uploaded_by=request.user,
+            student=student,
+            roster=roster,
+            idempotency_key=request.headers.get(IDEMPOTENCY_HEADER, "").strip(),
+        )
+        body = _upload_body(request, batch, educator=teaches)
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+    @staticmethod
+    def _student(assignment: Assignment, username: str | None):
+        if not username:
+            return None
+        student = selectors.students_of(course=assignment.course).filter(username=username).first()
+        if student is None:
+            raise ApplicationError("No student of this course has this username.", field="student")
+        return student
+
+
+class UploadDetailView(generics.GenericAPIView):
+    @extend_schema(
+        operation_id="uploads_retrieve",
+        summary="Where an upload stands, and what became of each file once read",
+        responses=UploadOutputSerializer,
+        examples=[ex.response("Read", ex.UPLOAD_RESULT)],
+    )
+    def get(self, request: Request, batch_id: int) -> Response:
+        batch, teaches = upload_for_member(request.user, batch_id)
+        upload_batch_resend_if_lost(batch=batch)
+        return Response(_upload_body(request, batch, educator=teaches))
 
 
 class SubmissionDetailView(generics.GenericAPIView):
