@@ -67,7 +67,11 @@ def _outcomes_for_student(assignment: Assignment, student, uploads, uploaded_by)
         else:
             outcomes.append(
                 _outcome(
-                    upload, Outcome.STORED, "", student.get_username(), sorted(submission.flags)
+                    upload,
+                    Outcome.STORED,
+                    "",
+                    student.get_username(),
+                    selectors.submission_flags_for_student(flags=submission.flags),
                 )
             )
     return outcomes
