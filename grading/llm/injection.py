@@ -327,3 +327,35 @@ def _signals(segment: _Segment, *, mentions: bool) -> dict[str, float]:
 
 def _inside(span: tuple[int, int], quoted: list[tuple[int, int]]) -> bool:
     return any(start <= span[0] and span[1] <= end for start, end in quoted)
+
+
+NEAR_FULL_MARKS = 0.9  # of the maximum: a grade this high must be backed by the text
+ECHO_WORDS = 6  # this many words in a row from a suspected passage, in the model's text, is an echo
+
+
+def grade_follows_injection(
+    *,
+    points: int,
+    max_points: int,
+    quotes_verified: Sequence[bool],
+    model_text: str,
+    suspected_passages: Sequence[str] = (),
+) -> bool:
+    """Does an AI grade look like it obeyed the submission rather than graded it?
+
+    True when the grade is at least NEAR_FULL_MARKS of the maximum while its evidence is not in
+    the submission (no quotes, or a quote not found), or when the model's own justification and
+    feedback (`model_text`) speak to a grader themselves or repeat a suspected passage.
+    """
+    near_full = max_points > 0 and points >= NEAR_FULL_MARKS * max_points
+    if near_full and (not quotes_verified or not all(quotes_verified)):
+        return True
+    if detect_injection(model_text).suspected:
+        return True
+    said = _word_runs(model_text)
+    return any(said & _word_runs(passage) for passage in suspected_passages)
+
+
+def _word_runs(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", _latin(text))
+    return {tuple(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1)}

@@ -42,6 +42,7 @@ from grading.models import (
     RubricVersion,
     Submission,
 )
+from grading.services.injection import run_flags_for_grade
 from grading.services.reviews import review_auto_release
 from grading.services.rubrics import rubric_spec
 
@@ -618,6 +619,13 @@ def _store_generation(*, run: GradingRun, task: llm.GradingTask, samples: list[_
     evidence = {score.key: checker.check_all(score.evidence) for score in scores}
     if any(not quote.verified for quotes in evidence.values() for quote in quotes):
         flags.append(GradingRun.Flag.UNVERIFIABLE_EVIDENCE.value)
+    flags += run_flags_for_grade(
+        submission=run.submission,
+        scores=scores,
+        evidence=evidence,
+        feedback=chosen.answer.feedback,
+        max_total=task.rubric.max_total,
+    )
 
     criteria = {c.key: c for c in run.rubric_version.criteria.all()}
     with transaction.atomic():

@@ -29,6 +29,8 @@ from grading.llm.injection import detect_injection
 from grading.models import Assignment, Enrolment, Submission, UnmatchedUpload, UploadBatch
 
 INJECTION_FLAG = "injection_suspected"
+# The detector could not tell (its grey band): the second stage or a person decides.
+INJECTION_UNSURE_FLAG = "injection_unsure"
 
 
 class Outcome:
@@ -317,6 +319,8 @@ def _flags(extracted: Extracted) -> dict:
     report = detect_injection(extracted.text, hidden_passages=extracted.hidden_passages)
     if report.suspected:
         flags[INJECTION_FLAG] = report.as_flag()
+    elif report.ambiguous:
+        flags[INJECTION_UNSURE_FLAG] = report.as_flag()
     return flags
 
 
