@@ -188,6 +188,11 @@ class ModelProfile(models.Model):
         default=8,
         help_text="Requests graded together in one model batch (1 = one at a time).",
     )
+    injection_second_stage = models.BooleanField(
+        default=False,
+        help_text="Ask this model, before grading, about passages the injection detector finds "
+        "ambiguous (one short classification each, thinking off).",
+    )
 
     class Meta:
         constraints = [

@@ -206,6 +206,17 @@ def _passages(segments, found, best_window) -> tuple[Passage, ...]:
     return tuple(passages)
 
 
+def second_stage_report(flag: dict, judge: Judge) -> InjectionReport:
+    """Ask `judge` about an ambiguous report stored as a flag (InjectionReport.as_flag)."""
+    passages = tuple(
+        Passage(str(p["text"]), tuple(p.get("reasons", ()))) for p in flag.get("passages", [])
+    )
+    report = InjectionReport(
+        score=float(flag.get("score", 0.0)), suspected=False, passages=passages, ambiguous=True
+    )
+    return _ask_second_stage(report, judge)
+
+
 def _ask_second_stage(report: InjectionReport, judge: Judge) -> InjectionReport:
     verdicts = [judge(p.text) for p in report.passages[:MAX_SECOND_STAGE_PASSAGES]]
     if any(verdict is True for verdict in verdicts):
