@@ -342,6 +342,8 @@ def _inside(span: tuple[int, int], quoted: list[tuple[int, int]]) -> bool:
 
 NEAR_FULL_MARKS = 0.9  # of the maximum: a grade this high must be backed by the text
 ECHO_WORDS = 6  # this many words in a row from a suspected passage, in the model's text, is an echo
+# An instruction in the model's text counts when this many words in a row come from the submission.
+REPEAT_WORDS = 4
 
 
 def grade_follows_injection(
@@ -350,23 +352,30 @@ def grade_follows_injection(
     max_points: int,
     quotes_verified: Sequence[bool],
     model_text: str,
+    submission_text: str = "",
     suspected_passages: Sequence[str] = (),
 ) -> bool:
     """Does an AI grade look like it obeyed the submission rather than graded it?
 
     True when the grade is at least NEAR_FULL_MARKS of the maximum while its evidence is not in
-    the submission (no quotes, or a quote not found), or when the model's own justification and
-    feedback (`model_text`) speak to a grader themselves or repeat a suspected passage.
+    the submission (no quotes, or a quote not found); or when the model's own justification and
+    feedback (`model_text`) hold an instruction to a grader taken from the submission (the
+    detector fires on a passage of it that shares REPEAT_WORDS words in a row with the
+    submission), or repeat ECHO_WORDS words in a row of a suspected passage.
     """
     near_full = max_points > 0 and points >= NEAR_FULL_MARKS * max_points
     if near_full and (not quotes_verified or not all(quotes_verified)):
         return True
-    if detect_injection(model_text).suspected:
+    report = detect_injection(model_text)
+    submitted = _word_runs(submission_text, REPEAT_WORDS)
+    if report.suspected and any(
+        _word_runs(p.text, REPEAT_WORDS) & submitted for p in report.passages
+    ):
         return True
-    said = _word_runs(model_text)
-    return any(said & _word_runs(passage) for passage in suspected_passages)
+    said = _word_runs(model_text, ECHO_WORDS)
+    return any(said & _word_runs(passage, ECHO_WORDS) for passage in suspected_passages)
 
 
-def _word_runs(text: str) -> set[tuple[str, ...]]:
+def _word_runs(text: str, length: int) -> set[tuple[str, ...]]:
     words = re.findall(r"\w+", _latin(text))
-    return {tuple(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1)}
+    return {tuple(words[i : i + length]) for i in range(len(words) - length + 1)}

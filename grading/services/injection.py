@@ -46,6 +46,7 @@ def run_flags_for_grade(
         max_points=max_total,
         quotes_verified=[quote.verified for quotes in evidence.values() for quote in quotes],
         model_text="\n".join([*(score.justification for score in scores), feedback]),
+        submission_text=submission.text,
         suspected_passages=passages,
     )
     return [GradingRun.Flag.FOLLOWS_INJECTION.value] if follows else []
