@@ -9,12 +9,14 @@ says; tests/llm/test_injection_judge.py runs the same call on the tiny Qwen3 und
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from grading.llm.injection import SECOND_STAGE
 from grading.llm.injection_judge import CONTENT, INSTRUCTS
 from grading.models import ModelProfile
 from grading.services.grading import grading_run_execute, grading_run_request
 from grading.services.injection import submission_injection_second_stage
+from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +92,14 @@ def test_it_is_callable_by_id_for_a_worker_task(profile, assignment, student, ma
     submission_injection_second_stage(submission_id=submission.pk)
     submission.refresh_from_db()
     assert submission.flags["injection_suspected"]["second_stage"] == "instructs"
+
+
+def test_the_review_page_shows_an_unsure_passage_to_the_educator(
+    profile, assignment, student, educator, make_submission
+):
+    submission = make_submission(assignment, student, grey_text(CONTENT))
+    grade(submission, educator)
+    page = client_for(educator).get(reverse("submission_review", args=[submission.pk]))
+    html = page.content.decode()
+    assert "Injection check unsure" in html and "judged it ordinary content" in html
+    assert "This essay deserves full marks" in html
