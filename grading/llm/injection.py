@@ -55,6 +55,7 @@ MAX_PASSAGE_CHARS = 300
 MAX_SEGMENT_CHARS = 600
 MAX_TEXT_CHARS = 400_000  # bounds the work on one submission
 MAX_DECODED_BLOBS = 20
+MAX_BLOB_CHARS = 8192  # of a base64 blob, decoded (a multiple of 4: the prefix decodes alone)
 MAX_SECOND_STAGE_PASSAGES = 3
 NEGATION_WINDOW_CHARS = 30
 MENTION_FACTOR = 0.35  # a quoted example in a text about attacks is a mention, not a use
@@ -279,7 +280,7 @@ def _decoded(text: str) -> list[str]:
     for match in _BASE64_BLOB.finditer(text):
         if len(found) >= MAX_DECODED_BLOBS:
             break
-        blob = match.group(0)
+        blob = match.group(0)[:MAX_BLOB_CHARS]
         try:
             decoded = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
