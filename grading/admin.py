@@ -123,6 +123,7 @@ MODEL_PROFILE_FIELDSETS = [
         "Hardware (local transformers backend)",
         {"fields": ["device", "dtype", "quantization", "batch_size"]},
     ),
+    ("Prompt injection", {"fields": ["injection_second_stage"]}),
 ]
 MODEL_PROFILE_FIELDS = [
     name for _, options in MODEL_PROFILE_FIELDSETS for name in options["fields"]

@@ -194,6 +194,11 @@ class ModelProfile(models.Model):
         default=8,
         help_text="Requests graded together in one model batch (1 = one at a time).",
     )
+    injection_second_stage = models.BooleanField(
+        default=False,
+        help_text="Ask this model, before grading, about passages the injection detector finds "
+        "ambiguous (one short classification each, thinking off).",
+    )
 
     class Meta:
         constraints = [
@@ -272,6 +277,8 @@ class Submission(models.Model):
     #   "injection_suspected": {"score": float 0-1,
     #                           "passages": [{"text": str, "reasons": [str, ...]}, ...]}
     #   "skipped_files": [{"name": str, "reason": str}, ...]   files of a project ZIP not read
+    #   "injection_unsure": {...}       as injection_suspected, for a text in the detector's grey
+    #                                   band; the second stage may settle it (services/injection.py)
     # Filter with flags__has_key="injection_suspected". All values are untrusted student text.
     flags = models.JSONField(default=dict, blank=True)
     # The AI run the educator sees; kept here so list pages need no per-row query.
@@ -297,6 +304,7 @@ class Submission(models.Model):
         "no_text": "No readable text (scan?)",
         "hidden_text": "Hidden text in the file",
         "injection_suspected": "Injection suspected",
+        "injection_unsure": "Injection check unsure",
         "skipped_files": "Files skipped",
     }
 
@@ -407,6 +415,7 @@ class GradingRun(models.Model):
         TRUNCATED_TRACE = "truncated_trace", "Reasoning cut off before an answer"
         UNVERIFIABLE_EVIDENCE = "unverifiable_evidence", "Evidence not found in the submission"
         HIGH_SPREAD = "high_spread", "Samples disagree: needs human attention"
+        FOLLOWS_INJECTION = "follows_injection", "Grade may follow instructions in the submission"
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="runs")
     rubric_version = models.ForeignKey(

@@ -234,6 +234,16 @@ def submission_flags(submission: Submission) -> list[str]:
     return flag_labels(submission_flags=submission.flags, run_flags=run.flags if run else [])
 
 
+# What the checks on a file concluded about its author's intent. Educators see them; a student
+# who saw them could rework an attack until it passes unnoticed.
+VERDICT_FLAGS = frozenset({"injection_suspected", "injection_unsure", "hidden_text"})
+
+
+def submission_flags_for_student(*, flags: dict) -> list[str]:
+    """The file's flags a student may see: what was read and skipped, never a verdict."""
+    return sorted(flag for flag in flags if flag not in VERDICT_FLAGS)
+
+
 def flag_labels(*, submission_flags: dict, run_flags: list[str]) -> list[str]:
     """Everything worth an educator's attention: the file's flags and the AI run's."""
     return [*Submission.labels_of(submission_flags), *GradingRun.labels_of(run_flags)]

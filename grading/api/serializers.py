@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from grading.models import GradingRun, RegradeRequest, Submission
-from grading.selectors import StudentStatus, student_status
+from grading.selectors import StudentStatus, student_status, submission_flags_for_student
 
 STUDENT_STATUSES = [
     StudentStatus.SUBMITTED,
@@ -127,7 +127,10 @@ class SubmissionSerializer(serializers.Serializer):
     size = serializers.IntegerField()
     content_hash = serializers.CharField()
     submitted_at = serializers.DateTimeField()
-    flags = serializers.ListField(child=serializers.CharField())
+    flags = serializers.SerializerMethodField(
+        help_text="What reading the file found; the injection and hidden-text checks' verdicts "
+        "only for educators."
+    )
     status = serializers.SerializerMethodField(
         help_text="Where the submission stands, as its student is told."
     )
@@ -135,6 +138,12 @@ class SubmissionSerializer(serializers.Serializer):
         help_text="The AI run the educator sees; null for students."
     )
     released = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_flags(self, submission: Submission) -> list[str]:
+        if self.context.get("educator"):
+            return list(submission.flags)
+        return submission_flags_for_student(flags=submission.flags)
 
     @extend_schema_field(serializers.ChoiceField(choices=STUDENT_STATUSES))
     def get_status(self, submission: Submission) -> str:

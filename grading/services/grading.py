@@ -43,6 +43,7 @@ from grading.models import (
     RubricVersion,
     Submission,
 )
+from grading.services.injection import run_flags_for_grade, submissions_injection_second_stage
 from grading.services.reviews import review_auto_release
 from grading.services.rubrics import rubric_spec
 
@@ -78,6 +79,7 @@ PROFILE_SNAPSHOT_FIELDS = (
     "dtype",
     "quantization",
     "batch_size",
+    "injection_second_stage",
     "enable_thinking",
     *SAMPLING_FIELDS,
     "thinking_budget",
@@ -469,7 +471,8 @@ def grading_run_execute(
     1. Claim the run and its companions (grading_runs_claim_batch); if the run is not queued,
        do nothing (idempotent). `on_claimed` learns every claimed run's id (the worker's
        heartbeat vouches for them).
-    2. Load the model; settle its family (how it thinks) and the sampling for it.
+    2. Load the model; settle its family (how it thinks) and the sampling for it. Where the
+       profile allows, ask it about the passages the injection detector found ambiguous.
     3. Per run: build the prompt and the answer schema from the assignment and rubric version;
        one request per self-consistency sample (seeds seed, seed+1, …).
     4. Ask the model for every request in one batch, streaming each reasoning trace into its
@@ -496,6 +499,9 @@ def grading_run_execute(
     except (BackendError, ValueError) as error:  # ValueError: an unknown family in the snapshot
         _fail_or_requeue(jobs, error)
         return
+    submissions_injection_second_stage(
+        submissions=[run.submission for run in runs], backend=backend, snapshot=snapshot
+    )
     base_settings = families.settings_for_family(_generation_settings(snapshot, 0), family)
     reasoning = families.has_reasoning_field(family)
     _record_settings_used(runs, family, base_settings)
@@ -656,6 +662,13 @@ def _store_generation(*, run: GradingRun, task: llm.GradingTask, samples: list[_
     evidence = {score.key: checker.check_all(score.evidence) for score in scores}
     if any(not quote.verified for quotes in evidence.values() for quote in quotes):
         flags.append(GradingRun.Flag.UNVERIFIABLE_EVIDENCE.value)
+    flags += run_flags_for_grade(
+        submission=run.submission,
+        scores=scores,
+        evidence=evidence,
+        feedback=chosen.answer.feedback,
+        max_total=task.rubric.max_total,
+    )
 
     criteria = {c.key: c for c in run.rubric_version.criteria.all()}
     with transaction.atomic():

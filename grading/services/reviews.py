@@ -27,7 +27,9 @@ MAX_COMMENT_CHARS = 5000
 # What makes an AI grade unfit to leave without a person reading it: signs that the student
 # addressed the grader, text a reader cannot see, or an answer the model could not back up.
 SUBMISSION_FLAGS_NEEDING_A_PERSON = frozenset({"injection_suspected", "hidden_text", "no_text"})
-RUN_FLAGS_NEEDING_A_PERSON = frozenset({"unverifiable_evidence", "high_spread", "truncated_trace"})
+RUN_FLAGS_NEEDING_A_PERSON = frozenset(
+    {"unverifiable_evidence", "high_spread", "truncated_trace", "follows_injection"}
+)
 
 
 def review_rubric_version(*, submission: Submission) -> RubricVersion:

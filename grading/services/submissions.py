@@ -27,6 +27,8 @@ from grading.llm.injection import detect_injection
 from grading.models import Assignment, CalibrationSet, Enrolment, Submission, UnmatchedUpload
 
 INJECTION_FLAG = "injection_suspected"
+# The detector could not tell (its grey band): the second stage or a person decides.
+INJECTION_UNSURE_FLAG = "injection_unsure"
 
 
 def archive_limits() -> ArchiveLimits:
@@ -141,6 +143,8 @@ def _flags(extracted: Extracted) -> dict:
     report = detect_injection(extracted.text, hidden_passages=extracted.hidden_passages)
     if report.suspected:
         flags[INJECTION_FLAG] = report.as_flag()
+    elif report.ambiguous:
+        flags[INJECTION_UNSURE_FLAG] = report.as_flag()
     return flags
 
 

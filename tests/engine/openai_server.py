@@ -12,8 +12,8 @@ server follows the parts of the protocol vLLM implements for Qwen3 (`--reasoning
   as rendered by the real template. A prompt that ends in an open thought goes on thinking; one
   whose thought is closed goes straight to the answer, under the schema and as `content`, as
   vLLM does when its reasoning parser finds the reasoning end in the prompt;
-- sampling: temperature, top_p, top_k, min_p, repetition_penalty, seed; `max_tokens` bounds the
-  whole completion, thinking included;
+- sampling: temperature (0 = greedy), top_p, top_k, min_p, repetition_penalty, seed;
+  `max_tokens` bounds the whole completion, thinking included;
 - the reasoning goes to `reasoning_content` (vLLM <= 0.10), `reasoning` (newer vLLM, Ollama), or
   stays in `content` as a `<think>` block (no reasoning parser), as the server is configured;
 - `response_format` json_schema constrains the answer after the thought (xgrammar), as vLLM does
@@ -273,14 +273,23 @@ class _Handler(BaseHTTPRequestHandler):
             return []
         server = self.owner
         inputs = torch.tensor([ids])
+        temperature = float(body.get("temperature", 1.0))
+        # As vLLM: temperature 0 is greedy decoding.
+        sampling = (
+            {
+                "do_sample": True,
+                "temperature": temperature,
+                "top_p": float(body.get("top_p", 1.0)),
+                "top_k": int(body.get("top_k", 0)) or None,
+                "min_p": float(body.get("min_p", 0.0)) or None,
+            }
+            if temperature > 0
+            else {"do_sample": False}
+        )
         output = server.model.generate(
             input_ids=inputs,
             attention_mask=torch.ones_like(inputs),
-            do_sample=True,
-            temperature=float(body.get("temperature", 1.0)),
-            top_p=float(body.get("top_p", 1.0)),
-            top_k=int(body.get("top_k", 0)) or None,
-            min_p=float(body.get("min_p", 0.0)) or None,
+            **sampling,
             repetition_penalty=float(body.get("repetition_penalty", 1.0)),
             max_new_tokens=max_new,
             eos_token_id=list(stop_ids),

@@ -14,6 +14,9 @@ TRACE_FLUSH_SECONDS = 1.0
 
 TraceCallback = Callable[[str], None]
 
+# A classification (the injection check's second stage) answers a few tokens of fixed JSON.
+CLASSIFY_MAX_ANSWER_TOKENS = 32
+
 # The range OpenAI-compatible servers accept for presence_penalty.
 PRESENCE_PENALTY_RANGE = (-2.0, 2.0)
 
@@ -55,6 +58,26 @@ class GradingBackend(ABC):
         the model thinks; the final trace is in the returned Generation, not in a last call.
         Raises BackendError.
         """
+
+    def classify(
+        self,
+        messages: Sequence[dict[str, str]],
+        json_schema: dict,
+        *,
+        max_answer_tokens: int = CLASSIFY_MAX_ANSWER_TOKENS,
+    ) -> str:
+        """A short answer under `json_schema`: thinking off, greedy, the grammar enforcing it.
+
+        For yes/no questions about a text (is this passage an instruction to the grader?).
+        Raises BackendError.
+        """
+        settings = GenerationSettings(
+            enable_thinking=False, temperature=0.0, max_answer_tokens=max_answer_tokens, seed=0
+        )
+        request = GenerationRequest(
+            messages=tuple(messages), json_schema=json_schema, settings=settings
+        )
+        return self.generate(request).answer
 
     def generate_batch(
         self,

@@ -12,6 +12,11 @@ Markers in the submission (the last user message) make it misbehave, for pipelin
 - "[[scripted:garbage]]": answers "not json", as a backend without a grammar might.
 - "[[scripted:sleep=SECONDS]]": streams its trace once through on_trace, then sleeps SECONDS
   (at most 60) before answering, to test time limits, cancellation and live traces.
+And make it answer as an attacked model would, for the injection defences:
+- "[[scripted:full-marks]]": every criterion at its best level.
+- "[[scripted:invented-evidence]]": evidence that is not in the submission.
+- "[[scripted:echo]]": justifications and feedback repeat the submission's text.
+- "[[scripted:choose=VALUE]]": where the schema offers a choice (an enum) holding VALUE, VALUE.
 """
 
 from __future__ import annotations
@@ -34,6 +39,11 @@ GARBAGE_MARKER = "[[scripted:garbage]]"
 SLEEP_MARKER = re.compile(r"\[\[scripted:sleep=(\d+(?:\.\d+)?)\]\]")
 MAX_SLEEP_SECONDS = 60.0
 GARBAGE_ANSWER = "not json"
+FULL_MARKS_MARKER = "[[scripted:full-marks]]"
+INVENTED_EVIDENCE_MARKER = "[[scripted:invented-evidence]]"
+ECHO_MARKER = "[[scripted:echo]]"
+CHOOSE_MARKER = re.compile(r"\[\[scripted:choose=([\w-]+)\]\]")
+INVENTED_QUOTE = "A sentence the student never wrote."
 
 MODEL_REVISION = "scripted"
 TEXT_PLACEHOLDER = "Scripted text."
@@ -89,10 +99,16 @@ def _submission(messages: tuple[dict[str, str], ...]) -> str:
 def _value(schema: dict[str, Any], rng: random.Random, submission: str) -> Any:
     """A value valid for `schema` (the subset of JSON Schema that answer_schema uses)."""
     if "anyOf" in schema:
-        return _value(rng.choice(schema["anyOf"]), rng, submission)
+        branches = schema["anyOf"]
+        if FULL_MARKS_MARKER in submission:
+            return _value(max(branches, key=_branch_points), rng, submission)
+        return _value(rng.choice(branches), rng, submission)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
+        chosen = CHOOSE_MARKER.search(submission)
+        if chosen and chosen.group(1) in schema["enum"]:
+            return chosen.group(1)
         return rng.choice(schema["enum"])
     kind = schema.get("type")
     if kind == "object":
@@ -106,7 +122,8 @@ def _value(schema: dict[str, Any], rng: random.Random, submission: str) -> Any:
     if kind == "integer":
         return schema.get("minimum", 0)
     if kind == "string":
-        return TEXT_PLACEHOLDER[: schema.get("maxLength")]
+        text = _echo(submission) if ECHO_MARKER in submission else TEXT_PLACEHOLDER
+        return text[: schema.get("maxLength")]
     raise ValueError(f"The scripted backend cannot fill schema type {kind!r}.")
 
 
@@ -122,9 +139,20 @@ def _criterion(properties: dict[str, Any], rng: random.Random, submission: str) 
     return answer
 
 
+def _branch_points(branch: dict[str, Any]) -> int:
+    return branch.get("properties", {}).get(POINTS, {}).get("maximum", 0)
+
+
+def _echo(submission: str) -> str:
+    """The submission as one line without quotes (answer strings under the grammar hold none)."""
+    return " ".join(submission.replace(ECHO_MARKER, "").replace('"', "'").split())
+
+
 def _evidence(schema: dict[str, Any], submission: str) -> list[str]:
     if not submission or schema.get("maxItems", 1) < 1:
         return []
+    if INVENTED_EVIDENCE_MARKER in submission:
+        return [INVENTED_QUOTE]
     max_chars = schema.get("items", {}).get("maxLength", len(submission))
     return [submission[:max_chars]]
 
