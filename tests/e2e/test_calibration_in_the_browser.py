@@ -15,6 +15,8 @@ from tests.calibration_files import dataset
 pytestmark = pytest.mark.slow
 
 PASSWORD = "e2e-password-123"
+# Far above the few seconds the scripted model needs, for a busy two-core machine.
+REPORT_TIMEOUT_MS = 180_000
 
 
 @pytest.fixture
@@ -83,3 +85,41 @@ def test_a_rubric_import_previews_its_warnings_then_offers_its_task(visitor, cou
     page.get_by_role("link", name="Create an assignment with this task in CAL101").click()
     page.wait_for_load_state()
     assert page.get_by_label("Task").input_value() == dataset()["prompt"]
+
+
+def test_an_educator_tries_a_profile_on_a_set_and_follows_a_disagreement(
+    visitor, course, celery_worker_process, scripted_model, tmp_path
+):
+    """Import a set, grade it with a profile through the real worker, read the report, and open
+    the largest disagreement's run on the review page."""
+    file = tmp_path / "essais-2025.json"
+    file.write_text(json.dumps(dataset(), ensure_ascii=False), encoding="utf-8")
+    teacher = visitor("evaluation")
+    teacher.log_in("teacher", PASSWORD)
+    page = teacher.page
+    page.goto(f"/courses/{course.pk}/calibration-sets/import/")
+    page.get_by_label("AAIE dataset file").set_input_files(str(file))
+    page.get_by_label("Name of the set").fill("Essais 2025")
+    page.get_by_role("button", name="Import").click()
+    page.wait_for_load_state()
+    page.get_by_role("link", name="Essais 2025").click()
+
+    page.get_by_role("link", name="Try a model profile on this set").click()
+    teacher.snap("try-a-profile")
+    page.get_by_role("button", name="Grade the set with this profile").click()
+    page.wait_for_load_state()
+    # The report reloads itself while the worker grades; wait until it says it is done.
+    page.wait_for_selector("#evaluation[data-active='false']", timeout=REPORT_TIMEOUT_MS)
+    assert page.get_by_role("heading", name="Agreement with the set's marks").is_visible()
+    facts = page.locator("dl.facts").inner_text()
+    assert "3 succeeded" in facts
+    teacher.snap("report")
+
+    disagreements = page.get_by_role("table").filter(has_text="AI − mark")
+    first = disagreements.get_by_role("link").first
+    run_id = first.get_attribute("href").split("run=")[1]
+    first.click()
+    page.wait_for_load_state()
+    assert page.get_by_text(f"You are looking at run {run_id}").is_visible()
+    assert page.get_by_text("Imported label").first.is_visible()
+    teacher.snap("disagreement")
