@@ -240,7 +240,7 @@ def test_a_submission_beyond_the_context_fails_flagged_input_too_long(
 
     assert run.status == GradingRun.Status.FAILED
     assert run.flags == [GradingRun.Flag.INPUT_TOO_LONG]
-    assert run.error.startswith("Submission too long for the model's context")
+    assert run.error.startswith("Too long for the model's context")
     assert not run.results.exists()
 
 

@@ -202,7 +202,7 @@ def test_input_beyond_the_servers_context_is_input_too_long(
 
     error = caught.value
     assert error.permanent and error.input_too_long
-    assert str(error).startswith("Submission too long for the model's context")
+    assert str(error).startswith("Too long for the model's context")
     assert "maximum context length is 4096 tokens" in str(error)
 
 

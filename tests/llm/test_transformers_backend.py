@@ -184,7 +184,7 @@ def test_input_too_long_for_the_context_is_refused_not_cut(
     assert error.permanent
     assert error.input_too_long
     message = str(error)
-    assert message.startswith("Submission too long for the model's context")
+    assert message.startswith("Too long for the model's context")
     assert re.search(r"the prompt is \d+ tokens", message)
     # The thinking reserve covers the budget and the sentence that closes a thought cut short.
     reserve = re.search(r"plus up to (\d+) for thinking", message)
