@@ -191,32 +191,28 @@ def limits_within_budget(
 ) -> AnswerLimits:
     """The largest text bounds, at most `ceiling`, whose answer fits `max_answer_tokens`.
 
-    Every text bound of `ceiling` shrinks by the same factor (the evidence count stays), so an
-    answer to a long rubric keeps the proportions of a short one. Raises AnswerBudgetError when
-    even one character per text field would not fit.
+    Every text bound of `ceiling` shrinks by about the same factor (the evidence count stays),
+    so an answer to a long rubric keeps the proportions of a short one. Raises AnswerBudgetError
+    when even one character per text field would not fit.
     """
     full = answer_token_bound(answer_schema(rubric, ceiling, reasoning=reasoning))
     if full <= max_answer_tokens:
         return ceiling
-    bare = answer_token_bound(answer_schema(rubric, _scaled(ceiling, 0.0), reasoning=reasoning))
-    # The text's share of the bound grows linearly with the text bounds; rounding them down keeps
-    # the bound within the budget.
-    limits = _scaled(ceiling, (max_answer_tokens - bare) / (full - bare))
-    if any(getattr(limits, name) < 1 for name in TEXT_BOUNDS):
-        least = replace(ceiling, **dict.fromkeys(TEXT_BOUNDS, 1))
+    least = replace(ceiling, **dict.fromkeys(TEXT_BOUNDS, 1))
+    smallest = answer_token_bound(answer_schema(rubric, least, reasoning=reasoning))
+    if smallest > max_answer_tokens:
         raise AnswerBudgetError(
             f"The answer-token budget of {max_answer_tokens} is too small for this rubric: an "
-            f"answer to its {len(rubric.criteria)} criteria takes up to "
-            f"{answer_token_bound(answer_schema(rubric, least, reasoning=reasoning))} tokens with "
-            f"one character per justification and feedback. Raise the profile's maximum answer "
-            f"tokens."
+            f"answer to its {len(rubric.criteria)} criteria takes up to {smallest} tokens with "
+            f"one character per justification, quote and feedback. Raise the profile's maximum "
+            f"answer tokens."
         )
-    return limits
-
-
-def _scaled(limits: AnswerLimits, factor: float) -> AnswerLimits:
+    # The bound grows linearly with the text bounds, so the characters above one per field
+    # shrink by the share of the budget left for them; rounding down keeps within the budget.
+    share = (max_answer_tokens - smallest) / (full - smallest)
     return replace(
-        limits, **{name: math.floor(getattr(limits, name) * factor) for name in TEXT_BOUNDS}
+        ceiling,
+        **{name: 1 + math.floor((getattr(ceiling, name) - 1) * share) for name in TEXT_BOUNDS},
     )
 
 
