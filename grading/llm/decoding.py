@@ -204,14 +204,27 @@ class Sampler:
         of 152k entries per step) cost more than a small model's forward pass. With top-k on,
         every token outside the k best ends at -inf whatever follows, so the later warpers run
         on the k candidates only and the result is scattered back into a row of -inf: the same
-        logits, so the same token from the same generator.
+        logits, so the same token from the same generator. Where ties could make the two ways
+        differ, the whole vocabulary is warped as before.
         """
         candidates = self._top_k_candidates(scores)
-        if candidates is None:
-            return _apply(self.warpers, scores)
-        values, ids = candidates
-        warped = _apply(self.candidate_warpers, values)
-        return torch.full_like(scores, float("-inf")).scatter_(1, ids, warped)
+        if candidates is not None:
+            values, ids = candidates
+            warped = _apply(self.candidate_warpers, values)
+            if not self._cut_between_ties(values, warped):
+                return torch.full_like(scores, float("-inf")).scatter_(1, ids, warped)
+        return _apply(self.warpers, scores)
+
+    def _cut_between_ties(self, values: torch.Tensor, warped: torch.Tensor) -> bool:
+        """Whether top-p kept one of two equal candidates and dropped the other: which one goes
+        depends on the order a sort gives equal values, which differs between the candidates and
+        the whole vocabulary (frequent with bfloat16 logits, rare with float32)."""
+        scaled = values / self.settings.temperature
+        kept = torch.isfinite(warped)
+        dropped = torch.isfinite(scaled) & ~kept
+        lowest_kept = torch.where(kept, scaled, float("inf")).amin(dim=-1)
+        highest_dropped = torch.where(dropped, scaled, float("-inf")).amax(dim=-1)
+        return bool((lowest_kept == highest_dropped).any())
 
     def _top_k_candidates(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The k best raw scores and their token ids per row; None where top-k is off, or where
