@@ -18,7 +18,11 @@ grading.llm.schema.limits_within_budget). Both CPU time (time.thread_time: what 
 this core, whatever else runs on the machine) and wall time are reported, per part, as the median
 over the steps. torch runs on THREADS threads so that CPU time is the work itself.
 
-    .venv/bin/python bench/decode_step.py [--steps 300] [--rows 1] [--threads 1] [--out FILE]
+    .venv/bin/python bench/decode_step.py [--steps 300] [--rows 1 2] [--threads 1]
+        [--grading-threads 1 2] [--out FILE]
+
+It also times one whole grading of that rubric with torch on 1 and on 2 threads: on a machine
+whose cores are busy with other work, OpenMP threads waiting for a core spin.
 
 Set ATEN_CPU_CAPABILITY=avx2 to time PyTorch's kernels as on a CPU without AVX-512.
 """
@@ -51,6 +55,7 @@ from grading.llm.schema import answer_schema, limits_within_budget  # noqa: E402
 from grading.llm.thinking import IM_END_TOKEN_ID  # noqa: E402
 from grading.llm.types import (  # noqa: E402
     Criterion,
+    GenerationRequest,
     GenerationSettings,
     GradingTask,
     Level,
@@ -149,6 +154,31 @@ def run(steps: int, rows: int) -> dict:
     }
 
 
+def whole_grading(threads: int) -> dict:
+    """One grading of the 8-criterion rubric (16 thinking tokens, then the answer) through the
+    backend, with torch on `threads` threads: wall and CPU seconds of the whole process."""
+    torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as folder:
+        model_dir = build_tiny_qwen3(Path(folder) / "model")
+        backend = TransformersBackend(ModelSpec("transformers", str(model_dir), dtype="float32"))
+    task = _task()
+    limits = limits_within_budget(task.rubric, GenerationSettings().max_answer_tokens)
+    request = GenerationRequest(
+        messages=tuple(build_messages(task)),
+        json_schema=answer_schema(task.rubric, limits),
+        settings=GenerationSettings(thinking_budget=16, seed=5),
+    )
+    cpu, wall = time.process_time(), time.perf_counter()
+    generation = backend.generate(request)
+    return {
+        "threads": threads,
+        "tokens": generation.thinking_tokens + generation.answer_tokens,
+        "wall_s": round(time.perf_counter() - wall, 2),
+        "cpu_s": round(time.process_time() - cpu, 2),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
+
+
 def _draw(scores: torch.Tensor, sampler: Sampler) -> list[int]:
     probabilities = torch.softmax(scores, dim=-1)
     return [
@@ -172,16 +202,24 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--rows", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--threads", type=int, default=THREADS)
+    parser.add_argument(
+        "--grading-threads",
+        type=int,
+        nargs="*",
+        default=[1, 2],
+        help="also time one whole grading with torch on each of these thread counts",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
     results = {
         "machine": machine_info(),
         "torch_threads": args.threads,
         "aten_cpu_capability": os.environ.get("ATEN_CPU_CAPABILITY", "default"),
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "runs": [run(args.steps, rows) for rows in args.rows],
+        "gradings": [whole_grading(threads) for threads in args.grading_threads],
     }
+    torch.set_num_threads(args.threads)
+    results["steps"] = [run(args.steps, rows) for rows in args.rows]
     write_results(args.out, results)
     print(json.dumps(results, indent=2))
 

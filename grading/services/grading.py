@@ -741,6 +741,15 @@ def _sample_record(sample: _Sample) -> dict:
 
 
 def snapshot_as_text(snapshot: dict) -> str:
-    """One line describing the model a run used, for pages."""
+    """One line describing the model a run used, for pages: with the answer's budget and text
+    bounds once the run has started (a long rubric's bounds shrink to fit the budget)."""
     thinking = "thinking" if snapshot.get("enable_thinking", True) else "no thinking"
-    return f"{snapshot.get('model', '?')} ({snapshot.get('backend', '?')}, {thinking})"
+    text = f"{snapshot.get('model', '?')} ({snapshot.get('backend', '?')}, {thinking}"
+    used = snapshot.get("used", {})
+    if limits := used.get("answer_limits"):
+        text += (
+            f"; answer budget {used['max_answer_tokens']:,} tokens: justifications up to "
+            f"{limits['justification_max_chars']:,} characters, quotes "
+            f"{limits['evidence_max_chars']:,}, feedback {limits['feedback_max_chars']:,}"
+        )
+    return text + ")"
