@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import torch
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -23,6 +24,18 @@ from grading.services.rubrics import CriterionInput, LevelInput, rubric_create
 from grading.services.submissions import submission_create
 from tests.processes import Worker
 from tests.tiny_qwen import build_tiny_qwen3
+
+# Threads for torch here and in the worker processes the tests start (which inherit the
+# environment). The tiny models gain nothing from more, and on a busy machine OpenMP threads that
+# wait for a core spin: measured, one grading took 10 times longer with 2 threads than with 1
+# while other work used the cores (BENCHMARKS.md, "One decoding step"). OMP_NUM_THREADS set
+# outside wins.
+TEST_TORCH_THREADS = "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", TEST_TORCH_THREADS)
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture(autouse=True)

@@ -149,16 +149,15 @@ class Sampler:
         for index, row in enumerate(rows):
             self.seen[index, torch.tensor(row.prompt, device=device)] = True
         self.bitmask = xgr.allocate_token_bitmask(len(rows), vocab_size)
-        self.warpers = (
-            [
-                TemperatureLogitsWarper(settings.temperature),
-                TopKLogitsWarper(top_k=settings.top_k) if settings.top_k else None,
-                TopPLogitsWarper(top_p=settings.top_p) if settings.top_p < 1.0 else None,
-                MinPLogitsWarper(min_p=settings.min_p),
-            ]
-            if settings.temperature > 0
-            else []
-        )
+        self.greedy = settings.temperature <= 0
+        temperature = [] if self.greedy else [TemperatureLogitsWarper(settings.temperature)]
+        top_k = [TopKLogitsWarper(top_k=settings.top_k)] if settings.top_k else []
+        # Top-p of 1 and min-p of 0 remove nothing: skipped, not run over the whole vocabulary.
+        rest = [TopPLogitsWarper(top_p=settings.top_p)] if settings.top_p < 1.0 else []
+        rest += [MinPLogitsWarper(min_p=settings.min_p)] if settings.min_p > 0 else []
+        self.warpers = [*temperature, *top_k, *rest]
+        # What is left to do once the top-k candidates are picked (see _warp).
+        self.candidate_warpers = [*temperature, *rest]
 
     def fed(self, slots: Sequence[int], tokens: Sequence[int]) -> None:
         """Note the tokens just fed to the model, one per row slot."""
@@ -170,7 +169,8 @@ class Sampler:
     def sample(self, logits: torch.Tensor, slots: Sequence[int], rows: Sequence[Row]) -> list[int]:
         """One token for each of `rows` (their logits in `logits`, their state in `slots`)."""
         index = torch.tensor(slots, device=logits.device)
-        scores = logits[:, : self.vocab_size].clone()
+        # Changed in place: decode_rows passes a copy (logits[rows] copies).
+        scores = logits[:, : self.vocab_size]
         settings = self.settings
         if settings.repetition_penalty != 1.0:
             seen = self.seen[index]
@@ -189,16 +189,62 @@ class Sampler:
             xgr.apply_token_bitmask_inplace(scores, mask, indices=answering)
         if settings.presence_penalty:
             scores = scores - settings.presence_penalty * self.generated[index].to(scores.dtype)
-        if not self.warpers:
+        if self.greedy:
             return scores.argmax(dim=-1).tolist()
-        for warper in self.warpers:
-            if warper is not None:
-                scores = warper(None, scores)
-        probabilities = torch.softmax(scores, dim=-1)
+        probabilities = torch.softmax(self._warp(scores), dim=-1)
         return [
             int(torch.multinomial(probabilities[i : i + 1], 1, generator=self.generators[slot]))
             for i, slot in enumerate(slots)
         ]
+
+    def _warp(self, scores: torch.Tensor) -> torch.Tensor:
+        """Temperature, top-k, top-p and min-p, as transformers' warpers apply them in turn.
+
+        Measured (BENCHMARKS.md), the warpers over the whole vocabulary (a sort, several masks
+        of 152k entries per step) cost more than a small model's forward pass. With top-k on,
+        every token outside the k best ends at -inf whatever follows, so the later warpers run
+        on the k candidates only and the result is scattered back into a row of -inf: the same
+        logits, so the same token from the same generator. Where ties could make the two ways
+        differ, the whole vocabulary is warped as before.
+        """
+        candidates = self._top_k_candidates(scores)
+        if candidates is not None:
+            values, ids = candidates
+            warped = _apply(self.candidate_warpers, values)
+            if not self._cut_between_ties(values, warped):
+                return torch.full_like(scores, float("-inf")).scatter_(1, ids, warped)
+        return _apply(self.warpers, scores)
+
+    def _cut_between_ties(self, values: torch.Tensor, warped: torch.Tensor) -> bool:
+        """Whether top-p kept one of two equal candidates and dropped the other: which one goes
+        depends on the order a sort gives equal values, which differs between the candidates and
+        the whole vocabulary (frequent with bfloat16 logits, rare with float32)."""
+        scaled = values / self.settings.temperature
+        kept = torch.isfinite(warped)
+        dropped = torch.isfinite(scaled) & ~kept
+        lowest_kept = torch.where(kept, scaled, float("inf")).amin(dim=-1)
+        highest_dropped = torch.where(dropped, scaled, float("-inf")).amax(dim=-1)
+        return bool((lowest_kept == highest_dropped).any())
+
+    def _top_k_candidates(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The k best raw scores and their token ids per row; None where top-k is off, or where
+        the k-th best ties with the next one after the temperature (TopKLogitsWarper then keeps
+        every tied token, so the whole vocabulary must be warped)."""
+        k = self.settings.top_k
+        if not k or k >= scores.shape[-1]:
+            return None
+        values, ids = scores.topk(k + 1, dim=-1)
+        temperature = self.settings.temperature
+        kth, after = values[:, k - 1] / temperature, values[:, k] / temperature
+        if bool((torch.isfinite(kth) & (kth == after)).any()):
+            return None
+        return values[:, :k], ids[:, :k]
+
+
+def _apply(warpers: Sequence, scores: torch.Tensor) -> torch.Tensor:
+    for warper in warpers:
+        scores = warper(None, scores)
+    return scores
 
 
 def decode_rows(

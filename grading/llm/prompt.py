@@ -14,6 +14,7 @@ end-of-turn token.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from grading.llm.schema import (
     CRITERION_FIELDS,
@@ -112,6 +113,47 @@ def build_messages(task: GradingTask, *, reasoning_field: bool = False) -> list[
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": shared + _submission_part(task.submission_text)},
     ]
+
+
+# The parts of a prompt an educator controls, by name, with what to do when one is too long.
+PART_RUBRIC = "rubric"
+PART_TASK = "task"
+PART_REFERENCE = "reference notes"
+PART_SUBMISSION = "submission"
+SHORTEN_ADVICE = {
+    PART_RUBRIC: "shorten the rubric's descriptions and level descriptors, or use fewer criteria",
+    PART_TASK: "shorten the assignment's task",
+    PART_REFERENCE: "shorten the assignment's reference notes",
+    PART_SUBMISSION: "shorten the submission",
+}
+
+
+def prompt_parts(task: GradingTask) -> tuple[tuple[str, str], ...]:
+    """The educator's and the student's parts of the prompt, by name, as the model reads them
+    (for saying which part is large when a prompt does not fit the context)."""
+    return (
+        (PART_RUBRIC, _render_rubric(task.rubric)),
+        (PART_TASK, f"{neutralise(task.assignment_title)}\n{neutralise(task.task)}"),
+        (PART_REFERENCE, neutralise(task.reference) if task.reference.strip() else ""),
+        (PART_SUBMISSION, neutralise(task.submission_text).strip()),
+    )
+
+
+def overflow_advice(sizes: Sequence[tuple[str, int]], unit: str) -> str:
+    """What is large in a prompt too long for the context, and what to shorten first.
+
+    `sizes` are the prompt parts' sizes in `unit`: "The rubric takes 6,020 tokens of the prompt,
+    the submission 950 and the task 40: shorten the rubric's descriptions …".
+    """
+    ranked = sorted(((name, size) for name, size in sizes if size > 0), key=lambda p: -p[1])
+    if not ranked:
+        return f"Shorten the {PART_SUBMISSION}"
+    largest, size = ranked[0]
+    listed = [f"The {largest} takes {size:,} {unit} of the prompt"]
+    listed += [f"the {name} {size:,}" for name, size in ranked[1:]]
+    if len(listed) > 1:
+        listed[-2:] = [f"{listed[-2]} and {listed[-1]}"]
+    return f"{', '.join(listed)}: {SHORTEN_ADVICE[largest]}"
 
 
 def neutralise(text: str) -> str:

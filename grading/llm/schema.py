@@ -14,8 +14,9 @@ compares with whitespace normalised for that reason.
 from __future__ import annotations
 
 import json
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from grading.llm.types import Criterion, CriterionScore, GradedAnswer, Rubric
@@ -33,6 +34,8 @@ class AnswerLimits:
 
 
 DEFAULT_LIMITS = AnswerLimits()
+# The text bounds that limits_within_budget scales (the evidence count is not one of them).
+TEXT_BOUNDS = tuple(limit.name for limit in fields(AnswerLimits) if limit.name.endswith("_chars"))
 
 REASONING = "reasoning"
 SCORES = "scores"
@@ -60,8 +63,26 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffd]")
 ERROR_PREVIEW_CHARS = 80  # how much of an offending value an error message quotes
 
 
+# Bounding an answer's length in tokens (answer_token_bound). Every token of a byte-level BPE
+# vocabulary (Qwen's) is at least one byte, so the JSON around the text (keys, brackets, level
+# labels, points) takes at most one token per byte, whatever the tokenizer and however the model
+# splits it. Text is bounded per character: one token per character holds for every ASCII
+# character and every character the vocabulary holds whole; only characters the model spells out
+# byte by byte (emoji, rare CJK) can take more, and no grader writes mostly those.
+TEXT_TOKENS_PER_CHAR = 1
+# The separators the grammar engine writes between items and after keys (xgrammar's default
+# without indentation; any_whitespace=False allows no others).
+ITEM_SEPARATOR = ", "
+KEY_SEPARATOR = ": "
+END_OF_TURN_TOKENS = 1  # <|im_end|>, which ends every answer and counts against its budget
+
+
 class AnswerError(ValueError):
     """The model's answer does not fit the rubric; the message says what is wrong, for people."""
+
+
+class AnswerBudgetError(ValueError):
+    """No answer to this rubric fits the answer-token budget; the message says what to raise."""
 
 
 def level_bands(criterion: Criterion) -> dict[str, tuple[int, int]]:
@@ -113,6 +134,86 @@ def answer_schema(
         "required": list(answer_fields(reasoning=reasoning)),
         "additionalProperties": False,
     }
+
+
+def answer_token_bound(schema: dict[str, Any]) -> int | None:
+    """The most tokens an answer valid for `schema` can take, the end of turn included.
+
+    Counts the schema subset that answer_schema writes (objects with every property required,
+    arrays with maxItems, strings with maxLength or a const, integers with both bounds, anyOf);
+    None where something is unbounded. See TEXT_TOKENS_PER_CHAR for how bytes and characters
+    become tokens.
+    """
+    bound = _node_bound(schema)
+    return None if bound is None else bound + END_OF_TURN_TOKENS
+
+
+def _node_bound(node: dict[str, Any]) -> int | None:
+    if "anyOf" in node:
+        branches = [_node_bound(branch) for branch in node["anyOf"]]
+        return None if None in branches else max(branches)
+    if "const" in node:
+        return _bytes(json.dumps(node["const"], ensure_ascii=False))
+    kind = node.get("type")
+    if kind == "string" and "maxLength" in node:
+        return _bytes('""') + node["maxLength"] * TEXT_TOKENS_PER_CHAR
+    if kind == "integer" and "minimum" in node and "maximum" in node:
+        return max(len(str(node["minimum"])), len(str(node["maximum"])))
+    if kind == "array" and "maxItems" in node and "items" in node:
+        item = _node_bound(node["items"])
+        return None if item is None else _bytes("[]") + _joined(item, node["maxItems"])
+    if kind == "object" and node.get("additionalProperties") is False:
+        properties = node.get("properties", {})
+        parts = [_node_bound(value) for value in properties.values()]
+        if None in parts or set(node.get("required", ())) != set(properties):
+            return None  # an optional property would need its own count; answers have none
+        keys = sum(
+            _bytes(json.dumps(key, ensure_ascii=False) + KEY_SEPARATOR) for key in properties
+        )
+        return _bytes("{}") + keys + sum(parts) + _bytes(ITEM_SEPARATOR) * max(len(parts) - 1, 0)
+    return None
+
+
+def _joined(item: int, count: int) -> int:
+    return item * count + _bytes(ITEM_SEPARATOR) * max(count - 1, 0)
+
+
+def _bytes(text: str) -> int:
+    return len(text.encode())
+
+
+def limits_within_budget(
+    rubric: Rubric,
+    max_answer_tokens: int,
+    ceiling: AnswerLimits = DEFAULT_LIMITS,
+    *,
+    reasoning: bool = False,
+) -> AnswerLimits:
+    """The largest text bounds, at most `ceiling`, whose answer fits `max_answer_tokens`.
+
+    Every text bound of `ceiling` shrinks by about the same factor (the evidence count stays),
+    so an answer to a long rubric keeps the proportions of a short one. Raises AnswerBudgetError
+    when even one character per text field would not fit.
+    """
+    full = answer_token_bound(answer_schema(rubric, ceiling, reasoning=reasoning))
+    if full <= max_answer_tokens:
+        return ceiling
+    least = replace(ceiling, **dict.fromkeys(TEXT_BOUNDS, 1))
+    smallest = answer_token_bound(answer_schema(rubric, least, reasoning=reasoning))
+    if smallest > max_answer_tokens:
+        raise AnswerBudgetError(
+            f"The answer-token budget of {max_answer_tokens} is too small for this rubric: an "
+            f"answer to its {len(rubric.criteria)} criteria takes up to {smallest} tokens with "
+            f"one character per justification, quote and feedback. Raise the profile's maximum "
+            f"answer tokens."
+        )
+    # The bound grows linearly with the text bounds, so the characters above one per field
+    # shrink by the share of the budget left for them; rounding down keeps within the budget.
+    share = (max_answer_tokens - smallest) / (full - smallest)
+    return replace(
+        ceiling,
+        **{name: 1 + math.floor((getattr(ceiling, name) - 1) * share) for name in TEXT_BOUNDS},
+    )
 
 
 def _criterion_schema(criterion: Criterion, limits: AnswerLimits) -> dict[str, Any]:

@@ -82,6 +82,9 @@ class GenerationRequest:
     messages: tuple[dict[str, str], ...]
     json_schema: dict[str, Any]
     settings: GenerationSettings
+    # The named parts of the messages an educator or student wrote (prompt.prompt_parts), so a
+    # prompt too long for the context can say which part is large.
+    prompt_parts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

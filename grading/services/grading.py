@@ -26,12 +26,15 @@ from grading.llm import types as llm
 from grading.llm.backends import get_backend
 from grading.llm.backends.base import BackendError, GradingBackend
 from grading.llm.evidence import EvidenceChecker
-from grading.llm.prompt import PROMPT_VERSION, build_messages
+from grading.llm.prompt import PROMPT_VERSION, build_messages, prompt_parts
 from grading.llm.schema import (
     DEFAULT_LIMITS,
+    AnswerBudgetError,
     AnswerError,
     AnswerLimits,
     answer_schema,
+    answer_token_bound,
+    limits_within_budget,
     parse_answer,
 )
 from grading.models import (
@@ -481,8 +484,9 @@ def grading_run_execute(
        results, or fail with the reason.
 
     A transient model error puts every run of the batch back to QUEUED and raises
-    TransientGradingError naming them. `limits` bounds the answer's text (the schema's maxLength
-    values); tests pass small ones.
+    TransientGradingError naming them. `limits` caps the answer's text bounds (the schema's
+    maxLength values), which shrink further to fit the profile's answer budget; tests pass small
+    ones.
     """
     runs = grading_runs_claim_batch(run_id=run_id)
     if not runs:
@@ -504,16 +508,25 @@ def grading_run_execute(
     )
     base_settings = families.settings_for_family(_generation_settings(snapshot, 0), family)
     reasoning = families.has_reasoning_field(family)
-    _record_settings_used(runs, family, base_settings)
+    try:
+        # The profile's answer budget is the cap; the text bounds shrink until an answer fits it.
+        limits = limits_within_budget(
+            rubric, base_settings.max_answer_tokens, limits, reasoning=reasoning
+        )
+    except AnswerBudgetError as error:
+        _fail_or_requeue(jobs, error)
+        return
+    schema = answer_schema(rubric, limits, reasoning=reasoning)
+    _record_settings_used(runs, family, base_settings, limits=limits, schema=schema)
     for job in jobs:
         job.reasoning = reasoning
         messages = tuple(build_messages(job.task, reasoning_field=reasoning))
-        schema = answer_schema(job.task.rubric, limits, reasoning=reasoning)
         job.requests = [
             llm.GenerationRequest(
                 messages=messages,
                 json_schema=schema,
                 settings=replace(base_settings, seed=job.run.seed + index),
+                prompt_parts=prompt_parts(job.task),
             )
             for index in range(_sample_count(job.run))
         ]
@@ -571,16 +584,24 @@ def _family(snapshot: dict, backend: GradingBackend) -> families.Family:
 
 
 def _record_settings_used(
-    runs: list[GradingRun], family: families.Family, used: llm.GenerationSettings
+    runs: list[GradingRun],
+    family: families.Family,
+    used: llm.GenerationSettings,
+    *,
+    limits: AnswerLimits,
+    schema: dict,
 ) -> None:
-    """Add what the runs really used (family, thinking, sampling) to their snapshot, which is
-    the same for every run of a batch."""
+    """Add what the runs really used (family, thinking, sampling, the answer's budget and text
+    bounds) to their snapshot, which is the same for every run of a batch."""
     snapshot = {
         **runs[0].model_snapshot,
         "used": {
             "family": family.value,
             "enable_thinking": used.enable_thinking,
             **{name: getattr(used, name) for name in SAMPLING_FIELDS},
+            "max_answer_tokens": used.max_answer_tokens,
+            "answer_token_bound": answer_token_bound(schema),
+            "answer_limits": asdict(limits),
         },
     }
     GradingRun.objects.filter(pk__in=[run.pk for run in runs]).update(model_snapshot=snapshot)
@@ -771,6 +792,15 @@ def _sample_record(sample: _Sample) -> dict:
 
 
 def snapshot_as_text(snapshot: dict) -> str:
-    """One line describing the model a run used, for pages."""
+    """One line describing the model a run used, for pages: with the answer's budget and text
+    bounds once the run has started (a long rubric's bounds shrink to fit the budget)."""
     thinking = "thinking" if snapshot.get("enable_thinking", True) else "no thinking"
-    return f"{snapshot.get('model', '?')} ({snapshot.get('backend', '?')}, {thinking})"
+    text = f"{snapshot.get('model', '?')} ({snapshot.get('backend', '?')}, {thinking}"
+    used = snapshot.get("used", {})
+    if limits := used.get("answer_limits"):
+        text += (
+            f"; answer budget {used['max_answer_tokens']:,} tokens: justifications up to "
+            f"{limits['justification_max_chars']:,} characters, quotes "
+            f"{limits['evidence_max_chars']:,}, feedback {limits['feedback_max_chars']:,}"
+        )
+    return text + ")"

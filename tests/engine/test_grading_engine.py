@@ -240,7 +240,7 @@ def test_a_submission_beyond_the_context_fails_flagged_input_too_long(
 
     assert run.status == GradingRun.Status.FAILED
     assert run.flags == [GradingRun.Flag.INPUT_TOO_LONG]
-    assert run.error.startswith("Submission too long for the model's context")
+    assert run.error.startswith("Too long for the model's context")
     assert not run.results.exists()
 
 
@@ -311,6 +311,35 @@ def test_a_run_grades_through_an_openai_compatible_server(
     assert server.requests[-1]["seed"] == run.seed
     assert run.model_snapshot["api_base"] == server.url
     assert run.results.count() == 2
+
+
+@pytest.mark.slow
+def test_an_openai_compatible_server_gets_the_same_answer_budget_and_shrunk_schema(
+    assignment, educator, essay, server: TinyOpenAIServer
+):
+    budget = 300  # too small for the product's text bounds, so they shrink
+    assignment.model_profile = make_profile(
+        "tiny-qwen3",
+        backend="openai",
+        api_base=server.url,
+        enable_thinking=False,
+        max_answer_tokens=budget,
+    )
+    assignment.save()
+
+    run = grade(essay, educator, limits=DEFAULT_LIMITS)
+
+    assert run.status == GradingRun.Status.SUCCEEDED, run.error
+    used = run.model_snapshot["used"]
+    assert used["max_answer_tokens"] == budget and used["answer_token_bound"] <= budget
+    body = server.requests[-1]
+    assert body["max_tokens"] == budget
+    schema = body["response_format"]["json_schema"]["schema"]
+    assert (
+        schema["properties"]["feedback"]["maxLength"]
+        == (used["answer_limits"]["feedback_max_chars"])
+        < DEFAULT_LIMITS.feedback_max_chars
+    )
 
 
 @pytest.mark.slow

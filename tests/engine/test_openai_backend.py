@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from grading.llm.backends import get_backend, openai_compat
 from grading.llm.backends.base import BackendError
 from grading.llm.backends.openai_compat import OpenAICompatBackend
 from grading.llm.families import Family
-from grading.llm.prompt import build_messages
+from grading.llm.prompt import build_messages, prompt_parts
 from grading.llm.schema import answer_schema, parse_answer
 from grading.llm.types import (
     Criterion,
@@ -202,8 +203,27 @@ def test_input_beyond_the_servers_context_is_input_too_long(
 
     error = caught.value
     assert error.permanent and error.input_too_long
-    assert str(error).startswith("Submission too long for the model's context")
+    assert str(error).startswith("Too long for the model's context")
     assert "maximum context length is 4096 tokens" in str(error)
+
+
+def test_a_prompt_beyond_the_servers_context_names_its_largest_part(
+    server: TinyOpenAIServer, task: GradingTask
+) -> None:
+    essay = "Cats purr. " * 2000  # about 6,000 tokens; the server's context is 4,096
+    long_task = replace(task, submission_text=essay)
+    request = replace(request_for(long_task), prompt_parts=prompt_parts(long_task))
+
+    with pytest.raises(BackendError) as caught:
+        backend_for(server.url).generate(request)
+
+    message = str(caught.value)
+    assert caught.value.input_too_long
+    # Without the server's tokenizer, the parts are measured in characters.
+    submission = len(essay.strip())
+    assert f"The submission takes {submission:,} characters of the prompt" in message
+    assert "shorten the submission" in message
+    assert "lower the thinking budget" in message
 
 
 def test_the_api_key_is_sent_but_never_shown(

@@ -31,6 +31,11 @@ def wait_for_run_to_end(run_id: int, worker) -> GradingRun:
     pytest.fail(f"Run {run_id} did not end in time:\n{worker.log_path.read_text()[-4000:]}")
 
 
+# The work asked of the model is bounded, not the time it may take: random weights fill every
+# string to its limit, and the answer's text bounds shrink to fit this budget.
+TEST_ANSWER_TOKENS = 256
+
+
 def wait_for_upload_to_be_read(batch_id: int, worker) -> UploadBatch:
     deadline = time.monotonic() + READ_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
@@ -52,7 +57,7 @@ def tiny_model_settings(settings, tiny_model_dir):
         "dtype": "float32",
         "enable_thinking": True,
         "thinking_budget": 32,
-        "max_answer_tokens": 1536,
+        "max_answer_tokens": TEST_ANSWER_TOKENS,
         "context_limit": 8192,
     }
 
@@ -82,6 +87,9 @@ def test_upload_grade_review_release_and_only_the_student_reads_it(
     assert run.status == GradingRun.Status.SUCCEEDED, run.error
     assert run.reasoning_trace and run.thinking_tokens > 0
     assert run.results.count() == 2
+    used = run.model_snapshot["used"]
+    assert used["max_answer_tokens"] == TEST_ANSWER_TOKENS
+    assert run.answer_tokens <= used["answer_token_bound"] <= TEST_ANSWER_TOKENS
 
     # 3. The review page shows the trace and the scores.
     page = web.get(reverse("submission_review", args=[submission.pk])).content.decode()

@@ -69,6 +69,6 @@ def test_without_yarn_the_same_prompt_is_refused_as_too_long(
     tmp_path: Path, long_request: GenerationRequest
 ) -> None:
     backend = tiny_model(tmp_path / "plain", yarn=False)
-    with pytest.raises(BackendError, match="the limit is 1024 tokens") as refused:
+    with pytest.raises(BackendError, match="the limit is 1,024 tokens") as refused:
         backend.generate(long_request)
     assert refused.value.input_too_long

@@ -10,21 +10,30 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from transformers import PreTrainedTokenizerBase
 
 from grading.llm.backends import get_backend, transformers_local
 from grading.llm.backends.base import BackendError
 from grading.llm.backends.transformers_local import TransformersBackend
-from grading.llm.prompt import build_messages
-from grading.llm.schema import AnswerLimits, answer_schema, parse_answer
+from grading.llm.prompt import build_messages, prompt_parts
+from grading.llm.schema import (
+    AnswerLimits,
+    answer_schema,
+    answer_token_bound,
+    limits_within_budget,
+    parse_answer,
+)
 from grading.llm.thinking import EARLY_STOP_SENTENCE, THINK_END
 from grading.llm.types import (
     Generation,
     GenerationRequest,
     GenerationSettings,
     GradingTask,
+    Level,
     ModelSpec,
 )
 
@@ -67,6 +76,7 @@ def request_for(task: GradingTask, **settings: object) -> GenerationRequest:
         messages=tuple(build_messages(task)),
         json_schema=answer_schema(task.rubric, LIMITS),
         settings=GenerationSettings(**(defaults | settings)),
+        prompt_parts=prompt_parts(task),
     )
 
 
@@ -184,12 +194,58 @@ def test_input_too_long_for_the_context_is_refused_not_cut(
     assert error.permanent
     assert error.input_too_long
     message = str(error)
-    assert message.startswith("Submission too long for the model's context")
+    assert message.startswith("Too long for the model's context")
     assert re.search(r"the prompt is \d+ tokens", message)
     # The thinking reserve covers the budget and the sentence that closes a thought cut short.
     reserve = re.search(r"plus up to (\d+) for thinking", message)
     assert reserve and int(reserve.group(1)) > THINKING_BUDGET
     assert "the limit is 600 tokens" in message
+
+
+def test_a_prompt_too_long_names_its_largest_part_with_token_counts(
+    backend: TransformersBackend,
+    task: GradingTask,
+    qwen_tokenizer: PreTrainedTokenizerBase,
+) -> None:
+    wordy = Level("Excellent", 4, "An argument that is complete and clearly reasoned. " * 40)
+    criteria = tuple(replace(c, levels=(wordy, *c.levels[1:])) for c in task.rubric.criteria)
+    task = replace(task, rubric=replace(task.rubric, criteria=criteria))
+    parts = dict(prompt_parts(task))
+    rubric_tokens = len(qwen_tokenizer.encode(parts["rubric"], add_special_tokens=False))
+    submission_tokens = len(qwen_tokenizer.encode(parts["submission"], add_special_tokens=False))
+
+    with pytest.raises(BackendError) as caught:
+        backend.generate(request_for(task, context_limit=1200))
+
+    message = str(caught.value)
+    assert caught.value.input_too_long
+    # The rubric, not the short submission, is what to shorten.
+    assert f"The rubric takes {rubric_tokens:,} tokens of the prompt" in message
+    assert f"the submission {submission_tokens:,}" in message
+    assert "shorten the rubric's descriptions" in message
+    assert "shorten the submission" not in message
+
+
+def test_an_eight_criterion_rubric_is_answered_within_the_default_answer_budget(
+    backend: TransformersBackend, make_task: Callable[..., GradingTask]
+) -> None:
+    task = make_task("Cats purr, and they are independent.", criteria=8)
+    budget = GenerationSettings().max_answer_tokens
+    limits = limits_within_budget(task.rubric, budget)  # the product's limits, shrunk to fit
+    schema = answer_schema(task.rubric, limits)
+    request = GenerationRequest(
+        messages=tuple(build_messages(task)),
+        json_schema=schema,
+        settings=GenerationSettings(thinking_budget=THINKING_BUDGET, seed=5),
+        prompt_parts=prompt_parts(task),
+    )
+
+    generation = backend.generate(request)
+
+    assert generation.answer_complete, generation.answer[-200:]
+    assert generation.answer_tokens <= answer_token_bound(schema) <= budget
+    answer = parse_answer(generation.answer, task.rubric, limits)
+    assert [score.key for score in answer.scores] == [f"C{n}" for n in range(1, 9)]
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,7 @@ from grading.llm.backends.base import (
     check_settings,
 )
 from grading.llm.families import Family, family_from_name, has_reasoning_field, settings_for_family
+from grading.llm.prompt import overflow_advice
 from grading.llm.thinking import EARLY_STOP_SENTENCE, THINK_END, THINK_START, split_thinking
 from grading.llm.types import Generation, GenerationRequest, GenerationSettings, ModelSpec
 
@@ -154,10 +155,13 @@ class OpenAICompatBackend(GradingBackend):
         thinking_tokens = settings.thinking_budget if settings.enable_thinking else 0
         max_tokens = thinking_tokens or settings.max_answer_tokens
         body = self._body(request.messages, request.json_schema, settings, max_tokens)
-        first = self._complete(body, key, on_trace, thinking=settings.enable_thinking)
-        stop = first.split()[2]
-        if first.finish_reason == FINISH_LENGTH and stop in (STOP_BUDGET, STOP_THINK_END):
-            return self._answer_after_thought(request, settings, first, key)
+        try:
+            first = self._complete(body, key, on_trace, thinking=settings.enable_thinking)
+            stop = first.split()[2]
+            if first.finish_reason == FINISH_LENGTH and stop in (STOP_BUDGET, STOP_THINK_END):
+                return self._answer_after_thought(request, settings, first, key)
+        except _HTTPFailure as error:
+            raise _with_overflow_advice(error, request) from error
         return self._generation(first, settings)
 
     def generate_batch(
@@ -582,9 +586,7 @@ def _http_failure(error: urllib.error.HTTPError, key: str) -> _HTTPFailure:
         )
     if status == 400 and CONTEXT_ERROR.search(message):
         return _HTTPFailure(
-            f"Submission too long for the model's context (the server said: {detail}). Shorten "
-            f"the submission, lower the thinking budget or the answer tokens, or use a model with "
-            f"a larger context.",
+            f"Too long for the model's context (the server said: {detail}).",
             status=status,
             permanent=True,
             input_too_long=True,
@@ -593,6 +595,21 @@ def _http_failure(error: urllib.error.HTTPError, key: str) -> _HTTPFailure:
         f"The model server answered HTTP {status}: {detail}",
         status=status,
         permanent=status not in TRANSIENT_STATUSES,
+    )
+
+
+def _with_overflow_advice(error: _HTTPFailure, request: GenerationRequest) -> _HTTPFailure:
+    """An input-too-long failure that says which part of the prompt is large and what to do;
+    any other failure as it was. Without the server's tokenizer, parts are sized in characters."""
+    if not error.input_too_long:
+        return error
+    sizes = [(name, len(text)) for name, text in request.prompt_parts]
+    return _HTTPFailure(
+        f"{error.message} {overflow_advice(sizes, 'characters')}; or lower the thinking budget "
+        f"or the profile's maximum answer tokens, or use a model with a larger context.",
+        status=error.status,
+        permanent=error.permanent,
+        input_too_long=True,
     )
 
 

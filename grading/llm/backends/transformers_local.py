@@ -52,6 +52,7 @@ from grading.llm.batched import (
 )
 from grading.llm.decoding import STOP_BUDGET, Closings, Row, decode_rows
 from grading.llm.families import Family, family_from_template, settings_for_family
+from grading.llm.prompt import overflow_advice
 from grading.llm.thinking import EARLY_STOP_TEXT, THINK_END, THINK_START
 from grading.llm.types import Generation, GenerationRequest, GenerationSettings, ModelSpec
 
@@ -167,7 +168,7 @@ class TransformersBackend(GradingBackend):
         settings = settings_for_family(request.settings, self.family)
         check_settings(settings)
         prompt = self._prompt_ids(request.messages, settings)
-        self._check_context(len(prompt), settings)
+        self._check_context(len(prompt), settings, request.prompt_parts)
         try:
             # any_whitespace=False: a weak model could otherwise fill its budget with whitespace.
             grammar = self._grammar_compiler.compile_json_schema(
@@ -271,7 +272,12 @@ class TransformersBackend(GradingBackend):
             ids += self._think_start_ids
         return ids
 
-    def _check_context(self, prompt_tokens: int, settings: GenerationSettings) -> None:
+    def _check_context(
+        self,
+        prompt_tokens: int,
+        settings: GenerationSettings,
+        parts: tuple[tuple[str, str], ...],
+    ) -> None:
         thinking = (
             settings.thinking_budget + len(self._closings.early_stop)
             if settings.enable_thinking
@@ -280,11 +286,14 @@ class TransformersBackend(GradingBackend):
         needed = prompt_tokens + thinking + settings.max_answer_tokens
         limit = min(settings.context_limit, _model_context(self.model.config, settings))
         if needed > limit:
+            # Counted only now, part by part: what is large decides what to shorten.
+            sizes = [(name, len(self._encode(text))) for name, text in parts]
             raise BackendError(
-                f"Submission too long for the model's context: the prompt is {prompt_tokens} "
-                f"tokens, plus up to {thinking} for thinking and {settings.max_answer_tokens} for "
-                f"the answer makes {needed} tokens; the limit is {limit} tokens. Shorten the "
-                f"submission, lower the thinking budget, or use a model with a larger context.",
+                f"Too long for the model's context: the prompt is {prompt_tokens:,} tokens, plus "
+                f"up to {thinking:,} for thinking and {settings.max_answer_tokens:,} for the "
+                f"answer makes {needed:,} tokens; the limit is {limit:,} tokens. "
+                f"{overflow_advice(sizes, 'tokens')}; or lower the thinking budget or the "
+                f"profile's maximum answer tokens, or use a model with a larger context.",
                 permanent=True,
                 input_too_long=True,
             )
