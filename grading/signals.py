@@ -1,0 +1,19 @@
+"""Receivers that keep accounts safe whichever path changes them (pages, admin, commands)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from rest_framework.authtoken.models import Token
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="revoke_tokens_on_password")
+def revoke_tokens_on_new_password(sender, instance, **kwargs) -> None:
+    """A new password ends the account's API tokens, as Django ends its other sessions.
+
+    set_password() leaves the raw password in `_password` until the save that stores it, and
+    only then; a hash upgraded at login clears it first, so logging in keeps the tokens.
+    """
+    if getattr(instance, "_password", None) is not None:
+        Token.objects.filter(user=instance).delete()
