@@ -304,6 +304,25 @@ def students_of(*, course: Course) -> QuerySet:
     )
 
 
+def account_to_enrol(*, user: User, username: str, email: str = ""):
+    """The active account an educator may enrol by this username, or None.
+
+    One the educator already teaches (every account, for an admin) by its username alone; any
+    other only when `email` is the account's own, so that usernames cannot be looked up.
+    """
+    account = get_user_model().objects.filter(username=username, is_active=True).first()
+    if account is None:
+        return None
+    if email and account.email and account.email.casefold() == email.strip().casefold():
+        return account
+    if (
+        is_admin(user)
+        or taught_by(Enrolment.objects.filter(user=account), user=user, course="course").exists()
+    ):
+        return account
+    return None
+
+
 def rubric_version_criteria(*, rubric_version: RubricVersion) -> QuerySet[Criterion]:
     """The version's criteria in order, each with its levels. Ordered by their own `order`
     alone: the models' default orderings would join the version and the rubric into both."""
