@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from grading.errors import ApplicationError
-from grading.ingest.archive import ArchiveLimits, Budget, read_zip
+from grading.ingest.archive import ArchiveLimits, Budget, Rejected, iter_zip
 from grading.ingest.detect import describe, detect_kind, extension_of
 from grading.ingest.extract import Extracted, extract
 from grading.ingest.roster import Roster, StudentMatcher, StudentRef, parse_roster
@@ -213,21 +213,21 @@ def _class_files(upload: UploadedFile, budget: Budget) -> Iterable[tuple[str, by
         return
     try:
         detect_kind(name, content)  # a .zip that is not a ZIP says what it really is
-        archive = read_zip(
+        # One member at a time: the caller stores each before the next is inflated.
+        for item in iter_zip(
             name,
             content,
             limits=archive_limits(),
             budget=budget,
             allow_nested=True,
             is_nested_archive=lambda data: describe(data) == "a ZIP archive",
-        )
+        ):
+            if isinstance(item, Rejected):
+                yield f"{name}/{item.path}", b"", f"{item.path}: {item.reason}"
+            else:
+                yield f"{name}/{item.path}", item.content, None
     except ApplicationError as error:
         yield name, b"", error.message
-        return
-    for rejected in archive.rejected:
-        yield f"{name}/{rejected.path}", b"", f"{rejected.path}: {rejected.reason}"
-    for member in archive.members:
-        yield f"{name}/{member.path}", member.content, None
 
 
 def _shown_name(upload: UploadedFile) -> str:
