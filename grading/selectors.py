@@ -17,6 +17,7 @@ from grading.models import (
     GradingRun,
     Level,
     RegradeRequest,
+    Review,
     RubricVersion,
     Submission,
     UnmatchedUpload,
@@ -345,6 +346,23 @@ def run_history(*, submission: Submission) -> QuerySet[GradingRun]:
 def run_results(*, run: GradingRun) -> dict[int, CriterionResult]:
     """The run's results keyed by criterion id."""
     return {result.criterion_id: result for result in run.results.all()}
+
+
+def released_grade(*, review: Review) -> tuple[dict, GradingRun | None]:
+    """The grade as released (Review.released_grade) and the AI run it came with, if kept.
+
+    A finished run never changes, so its feedback and results are read from it as they were.
+    """
+    grade = review.released_grade
+    run = GradingRun.objects.filter(pk=grade["run"]).first() if grade["run"] else None
+    return grade, run
+
+
+def criteria_of_grade(*, grade: dict) -> list[Criterion]:
+    """The criteria a released grade scored, in its order."""
+    ids = [row["criterion_id"] for row in grade["criteria"]]
+    by_id = Criterion.objects.in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def review_points(*, submission: Submission) -> dict[int, CriterionReview]:
