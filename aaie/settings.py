@@ -108,9 +108,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Login throttling: this many failures for one username from one address lock it out a while.
+# Login throttling (grading/throttle.py), on the login page and the admin's alike: this many
+# failures for one account (from any address) lock it out a while; so do this many failures from
+# one address (for any usernames).
 AAIE_LOGIN_MAX_FAILURES = env_int("AAIE_LOGIN_MAX_FAILURES", 5)
+AAIE_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("AAIE_LOGIN_MAX_FAILURES_PER_ADDRESS", 50)
 AAIE_LOGIN_LOCKOUT_SECONDS = env_int("AAIE_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# Password-reset requests: at most this many per email address and per client address a window.
+AAIE_PASSWORD_RESET_MAX_PER_EMAIL = env_int("AAIE_PASSWORD_RESET_MAX_PER_EMAIL", 3)
+AAIE_PASSWORD_RESET_MAX_PER_ADDRESS = env_int("AAIE_PASSWORD_RESET_MAX_PER_ADDRESS", 20)
+AAIE_PASSWORD_RESET_WINDOW_SECONDS = env_int("AAIE_PASSWORD_RESET_WINDOW_SECONDS", 60 * 60)
+AUTHENTICATION_BACKENDS = [
+    "grading.throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 # A cache shared by every web process (so throttling holds across gunicorn workers) when
 # AAIE_CACHE_URL names a Redis; else each process keeps its own in memory.
 _cache_url = env_str("AAIE_CACHE_URL")

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from grading.views import tokens
-from grading.views.auth import ThrottledLoginView
+from grading.views.auth import ThrottledLoginView, ThrottledPasswordResetView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,7 +12,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
-        auth_views.PasswordResetView.as_view(),
+        ThrottledPasswordResetView.as_view(),
         name="password_reset",
     ),
     path(

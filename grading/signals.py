@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from rest_framework.authtoken.models import Token
+
+from grading.throttle import login_failure_count, login_failures_clear
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="revoke_tokens_on_password")
@@ -17,3 +20,15 @@ def revoke_tokens_on_new_password(sender, instance, **kwargs) -> None:
     """
     if getattr(instance, "_password", None) is not None:
         Token.objects.filter(user=instance).delete()
+
+
+@receiver(user_login_failed, dispatch_uid="count_login_failure")
+def count_login_failure(sender, credentials, request=None, **kwargs) -> None:
+    """Every failed password login, whichever form sent it (the login page, the admin's)."""
+    if credentials.get("username") is not None:
+        login_failure_count(request, credentials["username"])
+
+
+@receiver(user_logged_in, dispatch_uid="clear_login_failures")
+def clear_login_failures(sender, request, user, **kwargs) -> None:
+    login_failures_clear(user.get_username())
