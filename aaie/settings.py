@@ -7,6 +7,7 @@ starts, the Qwen3-0.6B model. With AAIE_DEBUG=0 there are no fallbacks for secre
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from aaie.env import env_bool, env_int, env_list, env_str
@@ -37,11 +38,16 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "grading",
 ]
 
 MIDDLEWARE = [
+    # Before anything reads a body: an oversized request is refused unread.
+    "aaie.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "aaie.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -180,6 +186,15 @@ AAIE_MAX_ZIP_MEMBERS = env_int("AAIE_MAX_ZIP_MEMBERS", 1000)
 AAIE_MAX_ZIP_TOTAL_BYTES = env_int("AAIE_MAX_ZIP_TOTAL_BYTES", 200 * 1024 * 1024)
 AAIE_MAX_ZIP_RATIO = env_int("AAIE_MAX_ZIP_RATIO", 100)
 DATA_UPLOAD_MAX_NUMBER_FILES = AAIE_MAX_FILES_PER_UPLOAD
+# A whole request: a class ZIP, a roster and the form around them. Larger ones are refused before
+# the body is read (aaie/middleware.py); the proxy in front should refuse them first (docker/).
+AAIE_MAX_REQUEST_BYTES = env_int(
+    "AAIE_MAX_REQUEST_BYTES", AAIE_MAX_ZIP_BYTES + AAIE_MAX_UPLOAD_BYTES + 1024 * 1024
+)
+# Form fields and JSON bodies (files aside) held in memory; files over the upload limit go to
+# a temporary file while they are read, not to memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = AAIE_MAX_UPLOAD_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = AAIE_MAX_UPLOAD_BYTES
 
 # Security headers; production hardening switches on with AAIE_DEBUG=0.
 SESSION_COOKIE_HTTPONLY = True
@@ -187,6 +202,28 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts, styles and everything else from our own origin
+# only, nothing inline; no plugins, no framing, forms post only to us.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
+# The API's schema and docs: open to anyone in development, to signed-in users in production.
+AAIE_API_DOCS_PUBLIC = env_bool("AAIE_API_DOCS_PUBLIC", DEBUG)
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("AAIE_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
