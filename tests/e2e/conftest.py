@@ -10,8 +10,10 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from django.urls import Resolver404, resolve
 
 # Playwright's sync API keeps an event loop in the main thread from the first browser start to
 # the end of the session, and the test database is set up inside it; the ORM calls made between
@@ -67,14 +69,41 @@ def browser() -> Iterator:
         browser.close()
 
 
+# Pages that still break the Content-Security-Policy, each with its reason: the analytics page's
+# bar widths are an inline style, and the page is being rewritten by the integrator (issue 16).
+CSP_PENDING = {"assignment_analytics"}
+
+
 class Visitor:
-    """One signed-in person in their own browser context."""
+    """One signed-in person in their own browser context.
+
+    Every Content-Security-Policy violation the browser reports is kept; closing the visitor
+    fails the test if there was one (the policy refuses inline scripts and styles, so each is a
+    part of a page that does not work).
+    """
 
     def __init__(self, browser, base_url: str, name: str) -> None:
         self.context = browser.new_context(base_url=base_url, accept_downloads=True)
         self.page = self.context.new_page()
+        self.page.on("console", self._note_csp_violation)
         self.name = name
         self.shots = 0
+        self.csp_violations: list[str] = []
+
+    def _note_csp_violation(self, message) -> None:
+        if "Content Security Policy" not in message.text:
+            return
+        path = urlsplit(self.page.url).path
+        try:
+            page_name = resolve(path).url_name
+        except Resolver404:
+            page_name = None
+        if page_name not in CSP_PENDING:
+            self.csp_violations.append(f"{path}: {message.text}")
+
+    def assert_no_csp_violations(self) -> None:
+        violations, self.csp_violations = self.csp_violations, []
+        assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
     def log_in(self, username: str, password: str) -> None:
         self.page.goto("/accounts/login/")
@@ -93,6 +122,7 @@ class Visitor:
 
     def close(self) -> None:
         self.context.close()
+        self.assert_no_csp_violations()
 
 
 def assert_accessible(page, label: str) -> None:
