@@ -7,6 +7,10 @@ failure. Failures count by account (the username as login looks it up: NFKC, as 
 normalise it, and case-folded) from any address, and by address for any username, so neither
 look-alikes of a username nor guesses spread over usernames or addresses get past the limits.
 
+Not django-axes: it applies one failure limit to every lockout parameter, so locking by address
+would lock a whole class behind one NAT address after a handful of typos, and its backend refuses
+authenticate() calls that carry no request.
+
 Password-reset requests count by address and by email address, so that the form cannot be
 used to flood an inbox or to send mail in bulk.
 
