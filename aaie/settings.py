@@ -7,6 +7,7 @@ starts, the Qwen3-0.6B model. With AAIE_DEBUG=0 there are no fallbacks for secre
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from aaie.env import env_bool, env_int, env_list, env_str
@@ -37,11 +38,16 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "grading",
 ]
 
 MIDDLEWARE = [
+    # Before anything reads a body: an oversized request is refused unread.
+    "aaie.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "aaie.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before sessions: rewrites their cookie for LMS frames after it is set (grading/lti).
     "grading.lti.middleware.LtiFrameMiddleware",
@@ -110,9 +116,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Login throttling: this many failures for one username from one address lock it out a while.
+# Login throttling (grading/throttle.py), on the login page and the admin's alike: this many
+# failures for one account (from any address) lock it out a while; so do this many failures from
+# one address (for any usernames).
 AAIE_LOGIN_MAX_FAILURES = env_int("AAIE_LOGIN_MAX_FAILURES", 5)
+AAIE_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("AAIE_LOGIN_MAX_FAILURES_PER_ADDRESS", 50)
 AAIE_LOGIN_LOCKOUT_SECONDS = env_int("AAIE_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# Password-reset requests: at most this many per email address and per client address a window.
+AAIE_PASSWORD_RESET_MAX_PER_EMAIL = env_int("AAIE_PASSWORD_RESET_MAX_PER_EMAIL", 3)
+AAIE_PASSWORD_RESET_MAX_PER_ADDRESS = env_int("AAIE_PASSWORD_RESET_MAX_PER_ADDRESS", 20)
+AAIE_PASSWORD_RESET_WINDOW_SECONDS = env_int("AAIE_PASSWORD_RESET_WINDOW_SECONDS", 60 * 60)
+AUTHENTICATION_BACKENDS = [
+    "grading.throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 # A cache shared by every web process (so throttling holds across gunicorn workers) when
 # AAIE_CACHE_URL names a Redis; else each process keeps its own in memory.
 _cache_url = env_str("AAIE_CACHE_URL")
@@ -174,6 +191,15 @@ DATA_UPLOAD_MAX_NUMBER_FILES = AAIE_MAX_FILES_PER_UPLOAD
 # An upload no light worker has started reading this long after its task was sent is sent again
 # by the next poll of its result page (the broker lost the task, or Redis was down).
 AAIE_UPLOAD_QUEUED_STALE_SECONDS = env_int("AAIE_UPLOAD_QUEUED_STALE_SECONDS", 120)
+# A whole request: a class ZIP, a roster and the form around them. Larger ones are refused before
+# the body is read (aaie/middleware.py); the proxy in front should refuse them first (docker/).
+AAIE_MAX_REQUEST_BYTES = env_int(
+    "AAIE_MAX_REQUEST_BYTES", AAIE_MAX_ZIP_BYTES + AAIE_MAX_UPLOAD_BYTES + 1024 * 1024
+)
+# Form fields and JSON bodies (files aside) held in memory; files over the upload limit go to
+# a temporary file while they are read, not to memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = AAIE_MAX_UPLOAD_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = AAIE_MAX_UPLOAD_BYTES
 
 # Security headers; production hardening switches on with AAIE_DEBUG=0.
 SESSION_COOKIE_HTTPONLY = True
@@ -181,6 +207,28 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts, styles and everything else from our own origin
+# only, nothing inline; no plugins, no framing, forms post only to us.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
+# The API's schema and docs: open to anyone in development, to signed-in users in production.
+AAIE_API_DOCS_PUBLIC = env_bool("AAIE_API_DOCS_PUBLIC", DEBUG)
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("AAIE_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from grading.api.docs import DocsView, SchemaView
 from grading.views import tokens
-from grading.views.auth import ThrottledLoginView
+from grading.views.auth import ThrottledLoginView, ThrottledPasswordResetView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,7 +12,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
-        auth_views.PasswordResetView.as_view(),
+        ThrottledPasswordResetView.as_view(),
         name="password_reset",
     ),
     path(
@@ -32,8 +32,11 @@ urlpatterns = [
     ),
     path("accounts/api-tokens/", tokens.token_list, name="api_tokens"),
     path("api/v1/", include("grading.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("api/schema/", SchemaView.as_view(), name="api_schema"),
+    path("api/docs/", DocsView.as_view(url_name="api_schema"), name="api_docs"),
     path("lti/", include("grading.lti.urls")),
     path("", include("grading.urls")),
 ]
+
+# Under /api/ an unexpected error answers with the API's JSON error body, elsewhere a page.
+handler500 = "grading.api.errors.server_error"

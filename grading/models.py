@@ -517,6 +517,10 @@ class Review(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
     released = models.BooleanField(default=False)
     released_at = models.DateTimeField(null=True, blank=True)
+    # The grade as released, frozen until the next release: all a student ever sees of it.
+    # {"run": id | None, "comment": str, "total": int, "max_total": int, "criteria":
+    #  [{"criterion_id", "key", "title", "max_points", "points", "comment"}, ...]}
+    released_grade = models.JSONField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     # How the points came to be (grading/vocabulary.py); agreement counts human judgments only.
     provenance = models.CharField(

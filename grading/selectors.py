@@ -19,6 +19,7 @@ from grading.models import (
     GradingRun,
     Level,
     RegradeRequest,
+    Review,
     RubricVersion,
     Submission,
     UnmatchedUpload,
@@ -322,6 +323,25 @@ def students_of(*, course: Course) -> QuerySet:
     )
 
 
+def account_to_enrol(*, user: User, username: str, email: str = ""):
+    """The active account an educator may enrol by this username, or None.
+
+    One the educator already teaches (every account, for an admin) by its username alone; any
+    other only when `email` is the account's own, so that usernames cannot be looked up.
+    """
+    account = get_user_model().objects.filter(username=username, is_active=True).first()
+    if account is None:
+        return None
+    if email and account.email and account.email.casefold() == email.strip().casefold():
+        return account
+    if (
+        is_admin(user)
+        or taught_by(Enrolment.objects.filter(user=account), user=user, course="course").exists()
+    ):
+        return account
+    return None
+
+
 def rubric_version_criteria(*, rubric_version: RubricVersion) -> QuerySet[Criterion]:
     """The version's criteria in order, each with its levels. Ordered by their own `order`
     alone: the models' default orderings would join the version and the rubric into both."""
@@ -344,6 +364,23 @@ def run_history(*, submission: Submission) -> QuerySet[GradingRun]:
 def run_results(*, run: GradingRun) -> dict[int, CriterionResult]:
     """The run's results keyed by criterion id."""
     return {result.criterion_id: result for result in run.results.all()}
+
+
+def released_grade(*, review: Review) -> tuple[dict, GradingRun | None]:
+    """The grade as released (Review.released_grade) and the AI run it came with, if kept.
+
+    A finished run never changes, so its feedback and results are read from it as they were.
+    """
+    grade = review.released_grade
+    run = GradingRun.objects.filter(pk=grade["run"]).first() if grade["run"] else None
+    return grade, run
+
+
+def criteria_of_grade(*, grade: dict) -> list[Criterion]:
+    """The criteria a released grade scored, in its order."""
+    ids = [row["criterion_id"] for row in grade["criteria"]]
+    by_id = Criterion.objects.in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def review_points(*, submission: Submission) -> dict[int, CriterionReview]:

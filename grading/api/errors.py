@@ -11,7 +11,8 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.core import exceptions as django_exceptions
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -89,6 +90,16 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
         response.data = error_body(code if isinstance(code, str) else "error", str(detail))
     return response
+
+
+SERVER_ERROR_MESSAGE = "Something went wrong on our side. It has been logged; try again later."
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's handler500: the API's error body under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
+    return defaults.server_error(request)
 
 
 @csrf_exempt  # it changes nothing; a POST to a wrong URL should also get a JSON 404

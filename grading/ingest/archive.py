@@ -2,7 +2,8 @@
 
 Whole-archive limits (member count, total uncompressed size, compression ratio) refuse a ZIP bomb
 before anything is decompressed; sizes come from the central directory, and zipfile never
-inflates a member past its declared size (a lie fails the CRC check instead). Each member is then
+inflates a member past its declared size (a lie fails the CRC check instead). Members are then
+inflated one at a time, in chunks, counting the bytes against the same limit. Each member is then
 checked on its own — path traversal, absolute paths, links and special files, encryption, size,
 ratio, nesting — and a bad member is rejected with a reason while the good ones are still read.
 """
@@ -14,6 +15,7 @@ import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -25,6 +27,7 @@ ENCRYPTED_FLAG = 0x1
 # Below this many uncompressed bytes a high ratio is harmless (a page of spaces compresses 200:1).
 RATIO_CHECK_FLOOR_BYTES = 1024 * 1024
 MAX_MEMBER_PATH_LENGTH = 500
+READ_CHUNK_BYTES = 64 * 1024
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
 OS_METADATA_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 OS_METADATA_FOLDERS = frozenset({"__MACOSX"})
@@ -76,7 +79,7 @@ def is_zip(content: bytes) -> bool:
     return content.startswith(ZIP_SIGNATURES)
 
 
-def read_zip(
+def iter_zip(
     name: str,
     content: bytes,
     *,
@@ -84,57 +87,66 @@ def read_zip(
     budget: Budget | None = None,
     allow_nested: bool = False,
     is_nested_archive=is_zip,
-) -> Archive:
-    """The good members of a ZIP and a reason for each rejected one.
+    by_path: bool = False,
+) -> Iterator[Member | Rejected]:
+    """The members of a ZIP one at a time, each inflated only when the caller asks for it.
 
     1. Open it; a damaged archive is an ApplicationError (nothing in it can be trusted).
     2. Check the whole-archive limits against the central directory: ApplicationError if over.
-    3. Check and read each member; a bad one becomes a `Rejected`, the rest `Member`s.
-    `allow_nested` lets members that are themselves ZIPs through (one level: the caller reads
-    them with allow_nested=False); `is_nested_archive` says which members count as ZIPs (a .docx
-    is a ZIP package but a document).
+    3. Check and read each member in turn, counting the bytes inflated so far: a bad member
+       becomes a `Rejected`, a good one a `Member`; past the archive's allowance, ApplicationError.
+    So a caller that keeps only what it needs holds one member at a time, never the whole
+    archive. `allow_nested` lets members that are themselves ZIPs through (one level: the
+    caller reads them with allow_nested=False); `is_nested_archive` says which members count as
+    ZIPs (a .docx is a ZIP package but a document). `by_path` yields members sorted by path.
     """
-    archive = _open_within_limits(name, content, limits=limits, budget=budget)
+    archive, allowed = _open_within_limits(name, content, limits=limits, budget=budget)
     with archive:
-        result = Archive()
-        infos = archive.infolist()
+        infos = [info for info in archive.infolist() if not info.is_dir()]
+        if by_path:
+            infos.sort(key=lambda info: _member_path(info.filename))
+        unpacked = 0
         for info in infos:
-            if info.is_dir():
-                continue
             path = _member_path(info.filename)
             reason = _member_problem(info, path, limits=limits)
             if reason is None:
-                data, reason = _read_member(archive, info)
+                data, reason = _read_member(archive, info, allowed - unpacked, name=name)
+                unpacked += len(data)
                 if reason is None and is_nested_archive(data) and not allow_nested:
                     reason = "a ZIP nested deeper than the one level that is read; unzip it first."
-            if reason is None:
-                result.members.append(Member(path=path, content=data))
-            else:
-                result.rejected.append(Rejected(path=path, reason=reason))
+            yield Member(path=path, content=data) if reason is None else Rejected(path, reason)
+
+
+def read_zip(name: str, content: bytes, **options) -> Archive:
+    """Every good member of a ZIP at once, and a reason for each rejected one (see iter_zip)."""
+    result = Archive()
+    for item in iter_zip(name, content, **options):
+        (result.members if isinstance(item, Member) else result.rejected).append(item)
     return result
 
 
 def check_zip_limits(name: str, content: bytes, *, limits: ArchiveLimits) -> None:
     """ApplicationError if the archive is damaged or over a whole-archive limit; reads nothing."""
-    _open_within_limits(name, content, limits=limits, budget=None).close()
+    _open_within_limits(name, content, limits=limits, budget=None)[0].close()
 
 
 def _open_within_limits(
     name: str, content: bytes, *, limits: ArchiveLimits, budget: Budget | None
-) -> zipfile.ZipFile:
+) -> tuple[zipfile.ZipFile, int]:
+    """The open archive and how many bytes it may inflate, once its directory is within limits."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
         infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise ApplicationError(f"{name}: the ZIP archive is damaged and cannot be read.") from None
     try:
-        _check_whole_archive(
+        allowed = _check_whole_archive(
             name, content, infos, limits=limits, budget=budget or Budget.from_limits(limits)
         )
     except ApplicationError:
         archive.close()
         raise
-    return archive
+    return archive, allowed
 
 
 def _check_whole_archive(
@@ -144,7 +156,8 @@ def _check_whole_archive(
     *,
     limits: ArchiveLimits,
     budget: Budget,
-) -> None:
+) -> int:
+    """The bytes the archive may inflate; ApplicationError when its directory is over a limit."""
     files = [info for info in infos if not info.is_dir()]
     if len(files) > min(limits.max_members, budget.members_left):
         raise ApplicationError(
@@ -166,6 +179,7 @@ def _check_whole_archive(
         )
     budget.bytes_left -= total
     budget.members_left -= len(files)
+    return allowed
 
 
 def _member_path(filename: str) -> str:
@@ -206,11 +220,22 @@ def _member_problem(info: zipfile.ZipInfo, path: str, *, limits: ArchiveLimits) 
     return None
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[bytes, str | None]:
+def _read_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, allowed: int, *, name: str
+) -> tuple[bytes, str | None]:
+    """The member's bytes, read in chunks and refused once more than `allowed` come out."""
+    data = bytearray()
     try:
         with archive.open(info) as member:
-            return member.read(), None
+            while chunk := member.read(READ_CHUNK_BYTES):
+                data += chunk
+                if len(data) > allowed:
+                    raise ApplicationError(
+                        f"{name}: the ZIP unpacks to more bytes than the limit allows "
+                        "(a ZIP bomb?)."
+                    )
     except NotImplementedError:
         return b"", "compressed with a method this server cannot read; use ordinary ZIP."
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError):
         return b"", "damaged inside the ZIP (its checksum or data is wrong)."
+    return bytes(data), None

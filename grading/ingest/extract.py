@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grading.errors import ApplicationError
-from grading.ingest.archive import ArchiveLimits, Budget, read_zip
+from grading.ingest.archive import ArchiveLimits, Budget, Rejected, iter_zip
 from grading.ingest.detect import Kind, describe, detect_kind
 from grading.ingest.docx import extract_docx_text
 from grading.ingest.notebook import extract_notebook_text
@@ -18,6 +18,7 @@ from grading.ingest.text import extract_text
 
 MAX_TEXT_CHARS = 4_000_000  # above any text file under the size limit; the grader flags long input
 MAX_REASONS_IN_MESSAGE = 3
+BLOCK_SEPARATOR = "\n\n"  # between a project's files
 
 # Flag keys (see Submission.flags).
 NO_TEXT = "no_text"
@@ -68,18 +69,23 @@ def extract(
 def _extract_project(
     name: str, content: bytes, *, limits: ArchiveLimits, budget: Budget | None
 ) -> Extracted:
-    archive = read_zip(
+    """The project's files' texts, read one member at a time and stopped at MAX_TEXT_CHARS."""
+    members = iter_zip(
         name,
         content,
         limits=limits,
         budget=budget,
         is_nested_archive=lambda data: describe(data) == "a ZIP archive",
+        by_path=True,
     )
-    skipped = [{"name": item.path, "reason": item.reason} for item in archive.rejected]
+    skipped: list[dict] = []
     blocks: list[str] = []
     hidden: list[str] = []
-    readable = 0
-    for member in sorted(archive.members, key=lambda item: item.path):
+    readable = chars = 0
+    for member in members:
+        if isinstance(member, Rejected):
+            skipped.append({"name": member.path, "reason": member.reason})
+            continue
         try:
             part = extract(member.path, member.content, limits=limits)
         except ApplicationError as error:
@@ -90,13 +96,19 @@ def _extract_project(
             skipped.append({"name": member.path, "reason": "no text could be read (a scan?)."})
         else:
             blocks.append(f"===== {member.path} =====\n{part.text}")
+            chars += len(blocks[-1]) + len(BLOCK_SEPARATOR)
+            if chars > MAX_TEXT_CHARS:
+                raise ApplicationError(
+                    f"{name}: the text of its files is over the limit of {MAX_TEXT_CHARS:,} "
+                    "characters."
+                )
         hidden.extend(part.hidden_passages)
     if not readable:
         reasons = "; ".join(
             f"{item['name']}: {item['reason']}" for item in skipped[:MAX_REASONS_IN_MESSAGE]
         )
         raise ApplicationError(f"{name}: no file in the ZIP could be used ({reasons or 'empty'}).")
-    result = Extracted(Kind.ZIP, "\n\n".join(blocks), hidden_passages=hidden)
+    result = Extracted(Kind.ZIP, BLOCK_SEPARATOR.join(blocks), hidden_passages=hidden)
     if skipped:
         result.flags[SKIPPED_FILES] = skipped
     return result

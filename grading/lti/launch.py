@@ -142,7 +142,7 @@ def resource_link_sync(*, context: LtiContext, claims: dict) -> LtiResourceLink 
     return link
 
 
-def _origin(url: str) -> str | None:
+def url_origin(url: str) -> str | None:
     """scheme://host[:port] of a URL, or None; it goes into a header, so nothing else passes."""
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not HOST_PATTERN.fullmatch(parts.netloc):
@@ -156,7 +156,7 @@ def frame_origins(*, platform: LtiPlatform, claims: dict) -> tuple[str, ...]:
     deep_link = claims.get("https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings")
     return_to = (deep_link or {}).get("deep_link_return_url", "")
     urls = (platform.issuer, platform.auth_login_url, return_url, return_to)
-    return tuple(sorted({origin for origin in map(_origin, urls) if origin}))
+    return tuple(sorted({origin for origin in map(url_origin, urls) if origin}))
 
 
 @transaction.atomic

@@ -29,7 +29,10 @@ class LtiFrameMiddleware:
             return response
         if "X-Frame-Options" in response:
             del response["X-Frame-Options"]
-        response["Content-Security-Policy"] = "frame-ancestors 'self' " + " ".join(origins)
+        # The rest of the Content-Security-Policy stays as strict as anywhere (csp.middleware,
+        # which runs after this on the way out, builds the header with this one change).
+        replace = getattr(response, "_csp_replace", None) or {}
+        response._csp_replace = {**replace, "frame-ancestors": ["'self'", *origins]}
         if request.is_secure():
             for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
                 if name in response.cookies:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import requests
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from pylti1p3.assignments_grades import AssignmentsGradesService
 from pylti1p3.exception import LtiException, LtiServiceException
@@ -31,11 +30,10 @@ class PassbackError(Exception):
         self.transient = transient
 
 
-def _review_score(review: Review) -> tuple[float, float]:
-    items = review.criteria.select_related("criterion")
-    given = sum(item.points for item in items)
-    maximum = items.aggregate(total=Sum("criterion__max_points"))["total"] or 0
-    return float(given), float(maximum)
+def _released_score(review: Review) -> tuple[float, float, str]:
+    """The grade as the student was shown it at release: later edits wait for a new release."""
+    released = review.released_grade
+    return float(released["total"]), float(released["max_total"]), released["comment"]
 
 
 @transaction.atomic
@@ -53,7 +51,7 @@ def grade_posts_create(*, submission_id: int) -> list[LtiGradePost]:
     review = getattr(submission, "review", None)
     if review is None or not review.released:
         return []
-    score_given, score_maximum = _review_score(review)
+    score_given, score_maximum, comment = _released_score(review)
     posts = []
     for link in links:
         issuer = link.context.deployment.platform.issuer
@@ -65,7 +63,7 @@ def grade_posts_create(*, submission_id: int) -> list[LtiGradePost]:
             .exclude(status=LtiGradePost.Status.FAILED)
             .first()
         )
-        if last and (last.score_given, last.comment) == (score_given, review.comment):
+        if last and (last.score_given, last.comment) == (score_given, comment):
             continue
         posts.append(
             LtiGradePost.objects.create(
@@ -75,7 +73,7 @@ def grade_posts_create(*, submission_id: int) -> list[LtiGradePost]:
                 lms_user_id=identity.sub,
                 score_given=score_given,
                 score_maximum=score_maximum,
-                comment=review.comment,
+                comment=comment,
             )
         )
     return posts

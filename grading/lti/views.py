@@ -22,7 +22,7 @@ from grading.lti import keys, selectors
 from grading.lti.config import canvas_configuration, tool_urls
 from grading.lti.deep_linking import deep_link_reply
 from grading.lti.forms import DeepLinkForm
-from grading.lti.launch import DEPLOYMENT_CLAIM, launch_accept
+from grading.lti.launch import DEPLOYMENT_CLAIM, launch_accept, url_origin
 from grading.lti.middleware import FRAME_ORIGINS_KEY
 from grading.lti.models import LtiPlatform
 from grading.lti.passback import grade_posts_retry
@@ -155,7 +155,11 @@ def deep_link(request: HttpRequest) -> HttpResponse:
                 launch_url=request.build_absolute_uri(reverse("lti_launch")),
             )
             del request.session[DEEP_LINK_KEY]
-            return render(request, "lti/deep_link_return.html", {"reply": reply})
+            response = render(request, "lti/deep_link_return.html", {"reply": reply})
+            # The reply form posts to the LMS: the policy lets forms go there, and only there.
+            if (origin := url_origin(reply.return_url)) is not None:
+                response._csp_update = {"form-action": [origin]}
+            return response
     return render(request, "lti/deep_link.html", {"course": course, "form": form})
 
 

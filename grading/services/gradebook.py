@@ -21,6 +21,11 @@ def csv_safe(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
+def csv_unescaped(text: str) -> str:
+    """A cell read back from a file that csv_safe wrote: without the quote it added."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES) else text
+
+
 def _newest_attempts(assignment: Assignment) -> list[Submission]:
     submissions: QuerySet[Submission] = (
         assignment.submissions.select_related("student", "latest_run", "review")

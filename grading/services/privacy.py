@@ -83,6 +83,7 @@ def _submission(submission: Submission) -> dict[str, Any]:
         if review is None
         else {
             "released": review.released,
+            "released_grade": review.released_grade,
             "comment": review.comment,
             "criteria": [
                 {"criterion": item.criterion.title, "points": item.points, "comment": item.comment}

@@ -10,7 +10,7 @@ from django.utils import timezone
 from grading.errors import ApplicationError
 from grading.models import Criterion, RegradeRequest, Submission
 from grading.services.notifications import REGRADE_ANSWERED, notifications_send_after_commit
-from grading.services.reviews import review_save
+from grading.services.reviews import review_release, review_save
 
 MAX_REASON_CHARS = 3000
 
@@ -32,7 +32,7 @@ def regrade_request_create(
         )
     if submission.regrade_requests.filter(status=RegradeRequest.Status.OPEN).exists():
         raise ApplicationError("You have an open regrade request for this submission already.")
-    allowed = set(review.criteria.values_list("criterion_id", flat=True))
+    allowed = {row["criterion_id"] for row in review.released_grade["criteria"]}
     if any(criterion.pk not in allowed for criterion in criteria):
         raise ApplicationError("Pick criteria of this assignment's rubric.", field="criteria")
     request = RegradeRequest.objects.create(submission=submission, student=student, reason=reason)
@@ -68,6 +68,10 @@ def regrade_request_answer(
             comments={pk: item.comment for pk, item in current.items()},
             comment=review.comment,
         )
+    if changed:
+        # An accepted regrade is released with its answer: the student sees the new grade.
+        review.refresh_from_db()
+        review_release(review=review, actor=actor, notify=False)
     regrade_request.status = (
         RegradeRequest.Status.ACCEPTED if changed else RegradeRequest.Status.DECLINED
     )

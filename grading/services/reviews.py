@@ -194,8 +194,6 @@ def review_save(
         )
         review.provenance = provenance
     review.save()
-    if review.released:
-        _passback_on_commit(review)  # a changed released grade goes to the LMS again
     return review
 
 
@@ -209,23 +207,75 @@ def review_approve(*, review: Review, actor) -> Review:
     return review
 
 
+def review_grade_snapshot(*, review: Review) -> dict:
+    """The saved grade as a student would see it (the shape of Review.released_grade).
+
+    Every criterion of the review's rubric version needs saved points; points saved for another
+    version's criteria (before the rubric was switched) are not part of it.
+    """
+    submission = review.submission
+    version = review_rubric_version(submission=submission)
+    run = submission.latest_run
+    if run is None or run.status != GradingRun.Status.SUCCEEDED:
+        run = review.based_on_run
+    saved = {item.criterion_id: item for item in review.criteria.all()}
+    rows = []
+    for criterion in version.criteria.order_by("order"):
+        item = saved.get(criterion.pk)
+        if item is None:
+            raise ApplicationError("Save points for every criterion before releasing.")
+        rows.append(
+            {
+                "criterion_id": criterion.pk,
+                "key": criterion.key,
+                "title": criterion.title,
+                "max_points": criterion.max_points,
+                "points": item.points,
+                "comment": item.comment,
+            }
+        )
+    return {
+        "run": run.pk if run is not None and run.rubric_version_id == version.pk else None,
+        "comment": review.comment,
+        "total": sum(row["points"] for row in rows),
+        "max_total": sum(row["max_points"] for row in rows),
+        "criteria": rows,
+    }
+
+
+def review_changed_since_release(*, review: Review | None) -> bool:
+    """Whether the saved grade differs from what the student was shown (release again to show)."""
+    if review is None or not review.released:
+        return False
+    try:
+        return review_grade_snapshot(review=review) != review.released_grade
+    except ApplicationError:
+        return True  # points missing for the current rubric version: certainly not released
+
+
 @transaction.atomic
 def review_release(*, review: Review, actor, notify: bool = True) -> Review:
-    """Show the reviewed grade to the student. Releasing is itself an educator's approval.
+    """Show the saved grade to the student, frozen: later edits wait for the next release.
 
-    The student is emailed unless `notify` is off (a bulk release emails everyone in one go).
+    Releasing is itself an educator's approval; releasing an unchanged grade again does nothing.
+    The student is emailed unless `notify` is off (a bulk release emails everyone in one go, a
+    regrade's answer tells the student itself).
     """
-    if not review.criteria.exists():
-        raise ApplicationError("Save points for every criterion before releasing.")
+    snapshot = review_grade_snapshot(review=review)
     review_approve(review=review, actor=actor)
-    if not review.released:
-        review.released = True
-        review.released_at = timezone.now()
-        review.save(update_fields=["released", "released_at", "updated_at"])
-        _audit(submission=review.submission, actor=actor, action="released")
-        if notify:
-            notifications_send_after_commit(kind=GRADE_RELEASED, ids=[review.pk])
-        _passback_on_commit(review)
+    if review.released and review.released_grade == snapshot:
+        return review
+    review.released = True
+    review.released_at = timezone.now()
+    review.released_grade = snapshot
+    review.based_on_run_id = snapshot["run"]
+    review.save(
+        update_fields=["released", "released_at", "released_grade", "based_on_run", "updated_at"]
+    )
+    _audit(submission=review.submission, actor=actor, action="released", new=snapshot["total"])
+    if notify:
+        notifications_send_after_commit(kind=GRADE_RELEASED, ids=[review.pk])
+    _passback_on_commit(review)
     return review
 
 

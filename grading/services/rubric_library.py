@@ -17,7 +17,8 @@ The CSV shape (`rubric_export_csv`, `rubric_import_csv`) has the header row
 `criterion,criterion_description,max_points,level,points,descriptor` and one row per level, best
 level first. Rows that follow each other with the same `criterion` make one criterion, in the
 order they appear; its `criterion_description` and `max_points` come from its first row. The
-rubric's name is not in the file: the caller gives it.
+rubric's name is not in the file: the caller gives it. Cells a spreadsheet would run as a formula
+are written with a leading quote (as in the gradebook exports), which import takes off again.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from django.db.models import Q
 
 from grading.errors import ApplicationError
 from grading.models import Rubric, RubricVersion
+from grading.services.gradebook import csv_safe, csv_unescaped
 from grading.services.rubrics import (
     CriterionInput,
     LevelInput,
@@ -473,16 +475,15 @@ def rubric_export_csv(*, rubric_version: RubricVersion) -> str:
     writer.writerow(CSV_COLUMNS)
     for criterion in rubric_version.criteria.prefetch_related("levels"):
         for level in criterion.levels.all():
-            writer.writerow(
-                [
-                    criterion.title,
-                    criterion.description,
-                    criterion.max_points,
-                    level.label,
-                    level.points,
-                    level.descriptor,
-                ]
-            )
+            cells = [
+                criterion.title,
+                criterion.description,
+                criterion.max_points,
+                level.label,
+                level.points,
+                level.descriptor,
+            ]
+            writer.writerow([csv_safe(cell) for cell in cells])
     return out.getvalue()
 
 
@@ -508,7 +509,7 @@ def rubric_csv_criteria(*, csv_text: str) -> list[CriterionInput]:
     groups: list[tuple[dict[str, str], list[LevelInput]]] = []
     for row in reader:
         line = f"Line {reader.line_num}"
-        values = {column: row.get(column) or "" for column in CSV_COLUMNS}
+        values = {column: csv_unescaped(row.get(column) or "") for column in CSV_COLUMNS}
         title = _text(
             values["criterion"], f"{line}: criterion", limit=MAX_NAME_CHARS, required=True
         )

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from grading.errors import ApplicationError
 from grading.files import bytes_save, field_file_save, files_delete
-from grading.ingest.archive import Budget, read_zip
+from grading.ingest.archive import Budget, Rejected, iter_zip
 from grading.ingest.detect import describe, detect_kind, extension_of
 from grading.ingest.extract import Extracted, extract
 from grading.ingest.roster import Roster, StudentMatcher, StudentRef, parse_roster
@@ -312,21 +312,21 @@ def _class_files(name: str, content: bytes, budget: Budget) -> Iterable[tuple[st
         return
     try:
         detect_kind(name, content)  # a .zip that is not a ZIP says what it really is
-        archive = read_zip(
+        # One member inflated at a time, its bytes counted against the limits as they come.
+        for item in iter_zip(
             name,
             content,
             limits=archive_limits(),
             budget=budget,
             allow_nested=True,
             is_nested_archive=lambda data: describe(data) == "a ZIP archive",
-        )
+        ):
+            if isinstance(item, Rejected):
+                yield f"{name}/{item.path}", b"", f"{item.path}: {item.reason}"
+            else:
+                yield f"{name}/{item.path}", item.content, ""
     except ApplicationError as error:
         yield name, b"", error.message
-        return
-    for rejected in archive.rejected:
-        yield f"{name}/{rejected.path}", b"", f"{rejected.path}: {rejected.reason}"
-    for member in archive.members:
-        yield f"{name}/{member.path}", member.content, ""
 
 
 def _read_matched(

@@ -20,6 +20,8 @@ from grading.services.courses import enrolment_set
 ROSTER_COLUMNS = ("username", "email", "first_name", "last_name", "role")
 MAX_ROSTER_ROWS = 2000
 MAX_ROSTER_BYTES = 1024 * 1024
+# What Django's username validator accepts, said for a person fixing the roster.
+USERNAME_RULE = "(letters, digits and @ . + - _ only, at most 150 characters)"
 
 
 @dataclass
@@ -51,7 +53,9 @@ def _roster_rows(csv_text: str) -> list[dict[str, str]]:
 def roster_import(*, course: Course, csv_text: str) -> RosterResult:
     """Create missing users (with a password nobody knows) and enrol every row in the course.
 
-    Bad rows are reported by line and skipped; good rows are imported. New users set their
+    Usernames are normalised as login normalises them (NFKC) and must pass Django's username
+    validator. An existing account is enrolled only when the row gives its email. Bad rows are
+    reported by line and skipped; good rows are imported. New users set their
     password through the password-reset email.
     """
     if len(csv_text.encode()) > MAX_ROSTER_BYTES:
@@ -59,10 +63,15 @@ def roster_import(*, course: Course, csv_text: str) -> RosterResult:
     User = get_user_model()
     result = RosterResult()
     for line, row in enumerate(_roster_rows(csv_text), start=2):
-        username, email = row.get("username", ""), row.get("email", "")
+        username, email = User.normalize_username(row.get("username", "")), row.get("email", "")
         role = (row.get("role") or Enrolment.Role.STUDENT).lower()
         if not username:
             result.errors.append(f"line {line}: no username")
+            continue
+        try:
+            User._meta.get_field(User.USERNAME_FIELD).run_validators(username)
+        except ValidationError:
+            result.errors.append(f"line {line}: not a valid username {USERNAME_RULE}")
             continue
         if role not in Enrolment.Role.values:
             result.errors.append(f"line {line}: role must be student or educator, not {role!r}")
@@ -80,6 +89,13 @@ def roster_import(*, course: Course, csv_text: str) -> RosterResult:
                 "last_name": row.get("last_name", "")[:150],
             },
         )
+        if not created and user.email.casefold() != email.casefold():
+            # Else a roster of guessed usernames would enrol anyone and show their name and email.
+            result.errors.append(
+                f"line {line}: the username {username!r} belongs to an account with another "
+                f"email; not enrolled"
+            )
+            continue
         if created:
             # A random password nobody knows: Django's reset email skips unusable passwords.
             user.set_password(secrets.token_urlsafe(32))

@@ -1,23 +1,17 @@
-"""Login with throttling: repeated failures for one username from one address are refused."""
+"""Login and password reset with throttling; the counting is in grading/throttle.py."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.views import LoginView
-from django.core.cache import cache
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.http import HttpRequest, HttpResponse
 
-
-def _failure_key(request: HttpRequest) -> str:
-    # REMOTE_ADDR, not X-Forwarded-For: a client can forge the header; behind a proxy, have the
-    # proxy set REMOTE_ADDR (gunicorn --forwarded-allow-ips) instead.
-    username = request.POST.get("username", "")[:150].strip().lower()
-    return f"login-failures:{request.META.get('REMOTE_ADDR', '')}:{username}"
+from grading.throttle import login_locked, password_reset_allowed
 
 
 class ThrottledLoginView(LoginView):
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if cache.get(_failure_key(request), 0) >= settings.AAIE_LOGIN_MAX_FAILURES:
+        if login_locked(request, request.POST.get("username", "")):
             form = self.get_form()
             form.errors.clear()
             minutes = max(1, settings.AAIE_LOGIN_LOCKOUT_SECONDS // 60)
@@ -28,12 +22,11 @@ class ThrottledLoginView(LoginView):
             return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form) -> HttpResponse:
-        key = _failure_key(self.request)
-        cache.add(key, 0, timeout=settings.AAIE_LOGIN_LOCKOUT_SECONDS)
-        cache.incr(key)
-        return super().form_invalid(form)
 
+class ThrottledPasswordResetView(PasswordResetView):
     def form_valid(self, form) -> HttpResponse:
-        cache.delete(_failure_key(self.request))
+        # Whether or not an account has the address: the limit must not tell them apart.
+        if not password_reset_allowed(self.request, form.cleaned_data["email"]):
+            form.add_error("email", "Too many password-reset requests. Try again later.")
+            return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().form_valid(form)

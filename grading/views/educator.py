@@ -30,6 +30,7 @@ from grading.services.grading import (
 from grading.services.pipeline import assignment_progress, grading_run_cancel
 from grading.services.reviews import (
     review_approve,
+    review_changed_since_release,
     review_initial_points,
     review_release,
     review_rubric_version,
@@ -359,6 +360,7 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
             ],
             "form": form,
             "review": review,
+            "changed_since_release": review_changed_since_release(review=review),
             "lines": highlighted_lines(text=submission.text, quotes=verified_quotes(results)),
             "runs": selectors.run_history(submission=submission),
             "audit": submission.audit_events.select_related("actor")[:50],

@@ -96,12 +96,13 @@ def my_feedback(request: HttpRequest, submission_id: int) -> HttpResponse:
     submission = selectors.submission_for_student(user=request.user, submission_id=submission_id)
     if submission is None or not can_read_feedback(request.user, submission):
         raise Http404("No released feedback here.")
-    review = submission.review
-    run = review.based_on_run
+    # The grade as released, never the saved state since: that waits for the next release.
+    grade, run = selectors.released_grade(review=submission.review)
     ai_results = selectors.run_results(run=run) if run else {}
-    items = list(review.criteria.select_related("criterion"))
-    rows = [(item, ai_results.get(item.criterion_id)) for item in items]
-    form = RegradeRequestForm(request.POST or None, criteria=[item.criterion for item in items])
+    rows = [(row, ai_results.get(row["criterion_id"])) for row in grade["criteria"]]
+    form = RegradeRequestForm(
+        request.POST or None, criteria=selectors.criteria_of_grade(grade=grade)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             regrade_request_create(
@@ -120,9 +121,8 @@ def my_feedback(request: HttpRequest, submission_id: int) -> HttpResponse:
         "grading/my_feedback.html",
         {
             "submission": submission,
-            "review": review,
+            "grade": grade,
             "rows": rows,
-            "max_total": sum(item.criterion.max_points for item in items),
             "feedback": run.feedback if run else "",
             "trace": run.reasoning_trace
             if run and submission.assignment.students_see_trace

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from grading.models import Assignment, Enrolment
+from grading.services.courses import course_create
 from tests.api.conftest import api_for
 
 pytestmark = pytest.mark.django_db
@@ -48,10 +49,12 @@ def test_users_who_teach_nothing_cannot_create_courses(make_user):
 
 
 def test_educators_enrol_existing_users_only(educator, course, make_user):
-    newcomer = make_user("newcomer")
+    # An account outside the educator's courses is enrolled by its username and its email.
+    newcomer = make_user("newcomer", email="newcomer@example.edu")
     client = api_for(educator)
     url = reverse("api_enrolments", args=[course.pk])
-    response = client.post(url, {"username": "newcomer", "role": "student"})
+    body = {"username": "newcomer", "email": "Newcomer@example.edu", "role": "student"}
+    response = client.post(url, body)
     assert response.status_code == 200
     assert Enrolment.objects.get(course=course, user=newcomer).role == "student"
     missing = client.post(url, {"username": "ghost", "role": "student"})
@@ -90,3 +93,32 @@ def test_students_never_see_reference_notes(assignment, student, educator):
     url = reverse("api_assignment", args=[assignment.pk])
     assert api_for(student).get(url).json()["reference_notes"] is None
     assert api_for(educator).get(url).json()["reference_notes"] == "Mentions a base case."
+
+
+def test_enrolling_cannot_look_up_or_tell_apart_users_outside_the_educators_courses(
+    educator, course, make_user
+):
+    stranger = make_user("stranger", email="stranger@example.edu", last_name="Secretname")
+    client = api_for(educator)
+    url = reverse("api_enrolments", args=[course.pk])
+    by_name = client.post(url, {"username": "stranger", "role": "student"})
+    wrong_email = client.post(
+        url, {"username": "stranger", "email": "guess@example.edu", "role": "student"}
+    )
+    unknown = client.post(url, {"username": "nobody-here", "role": "student"})
+    # The same answer whether or not the account exists, and nothing of the account in it.
+    assert by_name.status_code == wrong_email.status_code == unknown.status_code == 400
+    assert by_name.json() == wrong_email.json() == unknown.json()
+    for response in (by_name, wrong_email):
+        assert "stranger@example.edu" not in response.content.decode()
+        assert "Secretname" not in response.content.decode()
+    assert not Enrolment.objects.filter(user=stranger).exists()
+
+
+def test_a_member_of_the_educators_courses_is_enrolled_by_username_alone(educator, course, student):
+    other = course_create(code="CS102", title="More programming", created_by=educator)
+    response = api_for(educator).post(
+        reverse("api_enrolments", args=[other.pk]), {"username": "student", "role": "student"}
+    )
+    assert response.status_code == 200
+    assert Enrolment.objects.filter(course=other, user=student).exists()

@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -68,13 +69,29 @@ def browser() -> Iterator:
 
 
 class Visitor:
-    """One signed-in person in their own browser context."""
+    """One signed-in person in their own browser context.
+
+    Every Content-Security-Policy violation the browser reports is kept; closing the visitor
+    fails the test if there was one (the policy refuses inline scripts and styles, so each is a
+    part of a page that does not work).
+    """
 
     def __init__(self, browser, base_url: str, name: str) -> None:
         self.context = browser.new_context(base_url=base_url, accept_downloads=True)
         self.page = self.context.new_page()
+        self.page.on("console", self._note_csp_violation)
         self.name = name
         self.shots = 0
+        self.csp_violations: list[str] = []
+
+    def _note_csp_violation(self, message) -> None:
+        if "Content Security Policy" not in message.text:
+            return
+        self.csp_violations.append(f"{urlsplit(self.page.url).path}: {message.text}")
+
+    def assert_no_csp_violations(self) -> None:
+        violations, self.csp_violations = self.csp_violations, []
+        assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
     def log_in(self, username: str, password: str) -> None:
         self.page.goto("/accounts/login/")
@@ -93,6 +110,7 @@ class Visitor:
 
     def close(self) -> None:
         self.context.close()
+        self.assert_no_csp_violations()
 
 
 def assert_accessible(page, label: str) -> None:

@@ -1,5 +1,6 @@
 """Every HTML page of the web app, opened in Chromium by a user who may see it, passes axe-core's
-basic rules (labels, contrast, headings, names, language, title).
+basic rules (labels, contrast, headings, names, language, title) and breaks no rule of the
+Content-Security-Policy (the API docs page included).
 
 The pages come from the web permission matrix, so a new page is checked here as soon as it is
 listed there.
@@ -50,6 +51,8 @@ def test_every_page_passes_the_basic_accessibility_rules(visitor, objects, users
         url = reverse(name, args=MATRIX[name].args(objects))
         response = person.page.goto(url)
         assert response.status == 200, f"{name} ({viewer}): {response.status}"
+        person.page.wait_for_load_state("networkidle")  # scripts ran, Swagger UI drew
+        person.assert_no_csp_violations()
         if name in THIRD_PARTY:
             continue
         person.snap(name)

@@ -1,5 +1,8 @@
 """Other rubric versions for an assignment: trial runs, switching, comparing, tuning; CSV."""
 
+import csv
+import io
+
 import pytest
 
 from grading.errors import ApplicationError
@@ -198,3 +201,28 @@ def test_bad_csv_is_refused_with_a_reason(text, message):
     with pytest.raises(ApplicationError, match=message):
         criteria = rubric_csv_criteria(csv_text=text)
         rubric_create(name="X", criteria=criteria, created_by=None)
+
+
+def test_csv_export_escapes_formula_cells_and_imports_them_back_unchanged(educator):
+    # A title or descriptor that a spreadsheet would run as a formula must arrive as text.
+    version = rubric_create(
+        name="Formulas",
+        criteria=[
+            CriterionInput(
+                title='=HYPERLINK("http://evil","x")',
+                description="+1+1",
+                max_points=1,
+                levels=[LevelInput("@SUM(A1)", 1, "-2+3"), LevelInput("No", 0)],
+            )
+        ],
+        created_by=educator,
+    )
+    text = rubric_export_csv(rubric_version=version)
+    rows = list(csv.reader(io.StringIO(text)))[1:]
+    cells = [cell for row in rows for cell in row]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
+    assert rows[0][0] == '\'=HYPERLINK("http://evil","x")'
+    (criterion,) = rubric_csv_criteria(csv_text=text)
+    assert criterion.title == '=HYPERLINK("http://evil","x")'
+    assert criterion.description == "+1+1"
+    assert (criterion.levels[0].label, criterion.levels[0].descriptor) == ("@SUM(A1)", "-2+3")

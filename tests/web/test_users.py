@@ -74,3 +74,48 @@ def test_create_admin_reads_the_password_from_the_environment(monkeypatch):
     admin = get_user_model().objects.get(username="root")
     assert admin.is_staff and admin.is_superuser
     assert admin.check_password("a-long-enough-passphrase-42")
+
+
+def test_a_roster_enrols_an_existing_account_only_with_its_email(course, educator, make_user):
+    # Else a roster of guessed usernames would pull anyone into the course, name and email shown.
+    stranger = make_user("stranger", email="stranger@example.edu", last_name="Secretname")
+    roster = (
+        "username,email,first_name,last_name,role\n"
+        "stranger,guess@example.edu,,,student\n"
+        "known,known@example.edu,,,student\n"
+    )
+    make_user("known", email="Known@Example.edu")
+    response = client_for(educator).post(
+        reverse("roster_import", args=[course.pk]),
+        {"roster": SimpleUploadedFile("roster.csv", roster.encode())},
+    )
+    page = response.content.decode()
+    assert "line 2:" in page
+    assert "stranger@example.edu" not in page and "Secretname" not in page
+    assert not Enrolment.objects.filter(user=stranger).exists()
+    assert Enrolment.objects.filter(course=course, user__username="known").exists()
+
+
+@pytest.mark.parametrize(
+    "username", ["ada lovelace", "ada/../x", "<b>ada</b>", "a" * 151, "ada;drop", "ada\u200b"]
+)
+def test_a_roster_refuses_usernames_djangos_validator_refuses(course, educator, username):
+    roster = f"username,email\n{username},ada@example.edu\nbea,bea@example.edu\n"
+    response = client_for(educator).post(
+        reverse("roster_import", args=[course.pk]),
+        {"roster": SimpleUploadedFile("roster.csv", roster.encode())},
+    )
+    assert "line 2: not a valid username" in response.content.decode()
+    usernames = set(get_user_model().objects.values_list("username", flat=True))
+    assert username not in usernames and "bea" in usernames
+    for user in get_user_model().objects.all():
+        user.full_clean()  # every account the import made passes Django's own checks
+
+
+def test_a_roster_username_is_normalised_as_login_normalises_it(course, educator):
+    roster = "username,email\n\uff41\uff44\uff41,ada@example.edu\n"  # full-width "ada"
+    client_for(educator).post(
+        reverse("roster_import", args=[course.pk]),
+        {"roster": SimpleUploadedFile("roster.csv", roster.encode())},
+    )
+    assert get_user_model().objects.filter(username="ada").exists()

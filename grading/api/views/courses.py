@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -103,6 +102,12 @@ class EnrolmentListView(generics.GenericAPIView):
 
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
+        email = serializers.EmailField(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="The account's email: needed for an account outside your courses.",
+        )
         role = serializers.ChoiceField(choices=Enrolment.Role.choices)
 
         class Meta:
@@ -124,7 +129,7 @@ class EnrolmentListView(generics.GenericAPIView):
 
     @extend_schema(
         operation_id="enrolments_set",
-        summary="Enrol an existing user, or change their role",
+        summary="Enrol an existing user (by username, and email if outside your courses)",
         request=InputSerializer,
         responses={200: EnrolmentSerializer},
         examples=[
@@ -136,13 +141,18 @@ class EnrolmentListView(generics.GenericAPIView):
         course = course_for_teacher(request.user, course_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = (
-            get_user_model()
-            .objects.filter(username=data.validated_data["username"], is_active=True)
-            .first()
+        user = selectors.account_to_enrol(
+            user=request.user,
+            username=data.validated_data["username"],
+            email=data.validated_data["email"],
         )
         if user is None:
-            raise ApplicationError("No active user has this username.", field="username")
+            # One answer for an unknown username and a wrong email: nothing to enumerate.
+            raise ApplicationError(
+                "No account you may enrol has this username; for an account outside your "
+                "courses, give its email too.",
+                field="username",
+            )
         enrolment = enrolment_set(course=course, user=user, role=data.validated_data["role"])
         return Response(EnrolmentSerializer(enrolment).data)
 

@@ -24,10 +24,47 @@ from grading.services.reviews import (
 )
 
 
+def released_review_data(submission: Submission) -> dict:
+    """The review as its student sees it: the grade as released, whatever changed since."""
+    review = submission.review
+    grade, run = selectors.released_grade(review=review)
+    ai = selectors.run_results(run=run) if run else {}
+    rows = []
+    for row in grade["criteria"]:
+        result = ai.get(row["criterion_id"])
+        rows.append(
+            {
+                **row,
+                "ai_level": result.level_label if result else None,
+                "ai_points": result.points if result else None,
+                "ai_justification": result.justification if result else None,
+            }
+        )
+    return {
+        "submission": submission.pk,
+        "saved": True,
+        "based_on_run": grade["run"],
+        "comment": grade["comment"],
+        "approved_by": review.approved_by.get_username() if review.approved_by else None,
+        "approved_at": review.approved_at,
+        "released": True,
+        "released_at": review.released_at,
+        "total": grade["total"],
+        "max_total": grade["max_total"],
+        "feedback": run.feedback if run else "",
+        "reasoning_trace": run.reasoning_trace
+        if run and submission.assignment.students_see_trace
+        else None,
+        "criteria": rows,
+    }
+
+
 def review_data(submission: Submission, *, educator: bool) -> dict:
     """The review as the API shows it: saved points, else (for educators) the AI's as a draft."""
+    if not educator:
+        return released_review_data(submission)
     review = getattr(submission, "review", None)
-    run = review.based_on_run if review is not None and not educator else submission.latest_run
+    run = submission.latest_run
     succeeded = run is not None and run.status == GradingRun.Status.SUCCEEDED
     ai = selectors.run_results(run=run) if succeeded else {}
     saved = selectors.review_points(submission=submission)
@@ -52,7 +89,6 @@ def review_data(submission: Submission, *, educator: bool) -> dict:
             }
         )
     points = [row["points"] for row in rows]
-    shows_trace = educator or submission.assignment.students_see_trace
     return {
         "submission": submission.pk,
         "saved": review is not None,
@@ -67,7 +103,7 @@ def review_data(submission: Submission, *, educator: bool) -> dict:
         "total": sum(points) if points and None not in points else None,
         "max_total": sum(row["max_points"] for row in rows),
         "feedback": run.feedback if succeeded else "",
-        "reasoning_trace": run.reasoning_trace if succeeded and shows_trace else None,
+        "reasoning_trace": run.reasoning_trace if succeeded else None,
         "criteria": rows,
     }
 
