@@ -11,9 +11,6 @@ import math
 import warnings
 from dataclasses import dataclass
 
-import numpy as np
-from sklearn.metrics import cohen_kappa_score
-
 from grading.models import Assignment, Criterion, CriterionResult, GradingRun, Review
 
 
@@ -37,6 +34,9 @@ def quadratic_weighted_kappa(first: list[int], second: list[int], categories: in
     """
     if len(first) != len(second) or not first:
         raise ValueError("Two equally long, non-empty lists of ratings are needed.")
+    # Imported here: scikit-learn costs seconds at import, and only the analytics page needs it.
+    from sklearn.metrics import cohen_kappa_score
+
     with warnings.catch_warnings():
         # The constant case is 0/0: scikit-learn warns and answers NaN, handled below.
         warnings.simplefilter("ignore")
@@ -54,13 +54,14 @@ def agreement_of(pairs: list[tuple[int, int, int, int]], categories: int) -> Agr
         return Agreement(0, None, None, None, None)
     ai_levels = [pair[0] for pair in pairs]
     educator_levels = [pair[1] for pair in pairs]
-    level_gaps = np.abs(np.array(ai_levels) - np.array(educator_levels))
-    point_gaps = np.abs(np.array([p[2] for p in pairs]) - np.array([p[3] for p in pairs]))
+    level_gaps = [abs(pair[0] - pair[1]) for pair in pairs]
+    point_gaps = [abs(pair[2] - pair[3]) for pair in pairs]
+    count = len(pairs)
     return Agreement(
-        count=len(pairs),
-        exact=float((level_gaps == 0).mean()),
-        within_one_level=float((level_gaps <= 1).mean()),
-        mean_absolute_difference=float(point_gaps.mean()),
+        count=count,
+        exact=sum(gap == 0 for gap in level_gaps) / count,
+        within_one_level=sum(gap <= 1 for gap in level_gaps) / count,
+        mean_absolute_difference=sum(point_gaps) / count,
         quadratic_weighted_kappa=quadratic_weighted_kappa(ai_levels, educator_levels, categories),
     )
 

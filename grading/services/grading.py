@@ -55,6 +55,7 @@ REQUEST_CHUNK = 200
 # A batch looks at this many queued runs per free slot for companions with the same snapshot.
 BATCH_CANDIDATES_PER_SLOT = 2
 MODEL_REVISION_CHARS = 80  # GradingRun.model_revision
+SCRIPTED_BACKEND = "scripted"  # the deterministic stand-in of grading/llm/backends/scripted.py
 
 # Self-consistency: at most this many gradings per run, whatever an assignment asks.
 MAX_SELF_CONSISTENCY_SAMPLES = 10
@@ -721,5 +722,8 @@ def _sample_record(sample: _Sample) -> dict:
 
 def snapshot_as_text(snapshot: dict) -> str:
     """One line describing the model a run used, for pages."""
+    if snapshot.get("backend") == SCRIPTED_BACKEND:
+        # No model ran: naming the configured model would pass a stand-in off as Qwen3.
+        return "Scripted stand-in (no model: fixed answers for tests and demos)"
     thinking = "thinking" if snapshot.get("enable_thinking", True) else "no thinking"
     return f"{snapshot.get('model', '?')} ({snapshot.get('backend', '?')}, {thinking})"

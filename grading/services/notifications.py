@@ -12,6 +12,7 @@ from django.core.mail import send_mail
 from django.urls import reverse
 
 from grading.models import RegradeRequest, Review
+from grading.site import site_url
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def _send(*, user, subject: str, body: str) -> None:
 
 
 def _feedback_link(submission) -> str:
-    return settings.AAIE_SITE_URL.rstrip("/") + reverse("my_feedback", args=[submission.pk])
+    return site_url() + reverse("my_feedback", args=[submission.pk])
 
 
 def notify_grade_released(*, review: Review) -> None:

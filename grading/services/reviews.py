@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -163,9 +164,19 @@ def review_release(*, review: Review, actor) -> Review:
     return review
 
 
+@dataclass
+class BulkRelease:
+    """What a bulk release did with each selected submission, so the page can say why."""
+
+    released: int = 0
+    held_flagged: int = 0  # AI grades flagged for a person's look: review them one by one
+    no_grade: int = 0  # neither a review nor a succeeded AI run
+    already_released: int = 0
+
+
 def reviews_release_bulk(
     *, assignment: Assignment, submissions: Sequence[Submission], actor
-) -> int:
+) -> BulkRelease:
     """Approve and release the selected grades: the educator's review, or else the AI's points.
 
     Submissions without a review or a succeeded AI run are skipped, and so are flagged AI grades
@@ -183,7 +194,7 @@ def reviews_release_bulk(
                 f"least {threshold:.2f} on reviewed submissions; it is {shown}. Review more "
                 f"submissions one by one first."
             )
-    released = 0
+    outcome = BulkRelease()
     for submission in submissions:
         if submission.assignment_id != assignment.pk:
             raise ApplicationError("Every selected submission must belong to this assignment.")
@@ -191,8 +202,12 @@ def reviews_release_bulk(
             review = Review.objects.filter(submission=submission).first()
             if review is None or not review.criteria.exists():
                 ai_points = review_initial_points(submission=submission)
-                if not ai_points or needs_individual_review(submission=submission):
-                    continue  # flagged AI grades are released only after a person's review
+                if not ai_points:
+                    outcome.no_grade += 1
+                    continue
+                if needs_individual_review(submission=submission):
+                    outcome.held_flagged += 1  # released only after a person's review
+                    continue
                 review = review_save(
                     submission=submission,
                     actor=actor,
@@ -200,10 +215,12 @@ def reviews_release_bulk(
                     comments={},
                     comment=review.comment if review else "",
                 )
-            if not review.released:
+            if review.released:
+                outcome.already_released += 1
+            else:
                 review_release(review=review, actor=actor)
-                released += 1
-    return released
+                outcome.released += 1
+    return outcome
 
 
 def review_auto_release(*, submission: Submission) -> Review | None:

@@ -1,11 +1,16 @@
-"""Login with throttling: repeated failures for one username from one address are refused."""
+"""Login with throttling: repeated failures for one username from one address are refused.
+
+Password reset mails link to the site's own address (grading.site), like every other email.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+
+from grading.site import site_url
 
 
 def _failure_key(request: HttpRequest) -> str:
@@ -36,4 +41,10 @@ class ThrottledLoginView(LoginView):
 
     def form_valid(self, form) -> HttpResponse:
         cache.delete(_failure_key(self.request))
+        return super().form_valid(form)
+
+
+class SitePasswordResetView(PasswordResetView):
+    def form_valid(self, form) -> HttpResponse:
+        self.extra_email_context = {"site_url": site_url()}
         return super().form_valid(form)

@@ -29,6 +29,7 @@ from grading.services.grading import (
 )
 from grading.services.pipeline import assignment_progress, grading_run_cancel
 from grading.services.reviews import (
+    BulkRelease,
     review_approve,
     review_initial_points,
     review_release,
@@ -177,6 +178,21 @@ def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
     )
 
 
+def bulk_release_message(outcome: BulkRelease) -> str:
+    """Say what happened to every ticked row, each reason on its own."""
+    parts = [f"Released {outcome.released} grade(s)."]
+    if outcome.held_flagged:
+        parts.append(
+            f"{outcome.held_flagged} flagged AI grade(s) held back: open each one, check it and "
+            f"release it from its review page."
+        )
+    if outcome.no_grade:
+        parts.append(f"{outcome.no_grade} had no grade yet (not graded by the AI or a person).")
+    if outcome.already_released:
+        parts.append(f"{outcome.already_released} had been released already.")
+    return " ".join(parts)
+
+
 @require_POST
 def release_selected(request: HttpRequest, assignment_id: int) -> HttpResponse:
     """Approve and release the grades of the rows the educator ticked."""
@@ -192,17 +208,13 @@ def release_selected(request: HttpRequest, assignment_id: int) -> HttpResponse:
         messages.error(request, "Tick the submissions to release first.")
     else:
         try:
-            released = reviews_release_bulk(
+            outcome = reviews_release_bulk(
                 assignment=assignment, submissions=submissions, actor=request.user
             )
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
-            skipped = len(submissions) - released
-            note = (
-                f" {skipped} had no grade to release or were released already." if skipped else ""
-            )
-            messages.success(request, f"Released {released} grade(s).{note}")
+            messages.success(request, bulk_release_message(outcome))
     return redirect("assignment_detail", assignment_id=assignment.pk)
 
 

@@ -68,6 +68,8 @@ MATRIX: dict[str, Route] = {
     "password_reset_done": Route("get", NO_ARGS, everyone(200)),
     "password_reset_confirm": Route("get", lambda o: ["Mg", "bad-token"], everyone(200)),
     "password_reset_complete": Route("get", NO_ARGS, everyone(200)),
+    "password_change": Route("get", NO_ARGS, signed_in(200)),
+    "password_change_done": Route("get", NO_ARGS, signed_in(200)),
     "healthz": Route("get", NO_ARGS, everyone(200)),
     # The API's description is public on purpose: it holds no data.
     "api_schema": Route("get", NO_ARGS, everyone(200)),
