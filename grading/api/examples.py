@@ -247,6 +247,8 @@ GRADEBOOK_ROW = {
     "max_total": 4,
     "approved": True,
     "released": False,
+    "released_total": None,
+    "released_attempt": None,
 }
 GRADEBOOK = {
     "assignment": 4,
@@ -255,8 +257,9 @@ GRADEBOOK = {
 }
 GRADEBOOK_CSV = (
     "Username,Name,Email,Submission,Attempt,Submitted at,AI status,AI total,"
-    "C1 Correctness (/4),Final total,Max total,Approved,Released\r\n"
-    "ada,Ada Lovelace,ada@example.edu,9,1,2026-03-02T09:30:00+00:00,succeeded,4,3,3,4,yes,no\r\n"
+    "C1 Correctness (/4),Final total,Max total,Approved,Released,Released total,"
+    "Released attempt\r\n"
+    "ada,Ada Lovelace,ada@example.edu,9,1,2026-03-02T09:30:00+00:00,succeeded,4,3,3,4,yes,no,,\r\n"
 )
 
 
