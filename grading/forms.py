@@ -161,10 +161,11 @@ class ReviewForm(forms.Form):
     """Points and a comment per criterion, plus an overall comment."""
 
     comment = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 5}),
         required=False,
         max_length=5000,
-        label="Overall comment to the student",
+        label="Overall feedback to the student",
+        help_text="Starts as the AI's draft. The student reads exactly what you release.",
     )
 
     def __init__(

@@ -467,6 +467,9 @@ class Review(models.Model):
     released = models.BooleanField(default=False)
     released_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # What the student reads, frozen at release (points, comments, overall feedback): later
+    # edits stay drafts until released again.
+    released_snapshot = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"Review of {self.submission}"
@@ -560,3 +563,59 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+
+class ReviewDraft(models.Model):
+    """An educator's unsaved review form, autosaved as they type: survives reloads and tabs."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="drafts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    fields = models.JSONField(default=dict)  # form field name -> text, as the form posts it
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "author"], name="one_draft_per_author")
+        ]
+
+    def __str__(self) -> str:
+        return f"Draft of {self.submission} by {self.author}"
+
+
+class CommentBankEntry(models.Model):
+    """A reusable comment of one assignment, inserted with a click; uses are counted."""
+
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, related_name="comment_bank"
+    )
+    text = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    uses = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-uses", "created_at"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class AssignmentChange(models.Model):
+    """One change to an assignment's set-up: who changed which field, from what, to what."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    field = models.CharField(max_length=64)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.field} of {self.assignment} by {self.actor}"

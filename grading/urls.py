@@ -1,6 +1,16 @@
 from django.urls import path
 
-from grading.views import common, educator, ops, regrades, reports, rubrics, student, uploads
+from grading.views import (
+    common,
+    educator,
+    ops,
+    regrades,
+    reports,
+    rubrics,
+    student,
+    uploads,
+    workspace,
+)
 
 urlpatterns = [
     path("", common.home, name="home"),
@@ -118,4 +128,24 @@ urlpatterns = [
     path("me/", student.my_submissions, name="my_submissions"),
     path("me/assignments/<int:assignment_id>/upload/", student.my_upload, name="my_upload"),
     path("me/submissions/<int:submission_id>/", student.my_feedback, name="my_feedback"),
+    path(
+        "submissions/<int:submission_id>/draft.json",
+        workspace.review_draft,
+        name="review_draft",
+    ),
+    path(
+        "assignments/<int:assignment_id>/comment-bank/",
+        workspace.comment_bank_create,
+        name="comment_bank_create",
+    ),
+    path(
+        "comment-bank/<int:entry_id>/use.json",
+        workspace.comment_bank_count,
+        name="comment_bank_count",
+    ),
+    path(
+        "comment-bank/<int:entry_id>/delete/",
+        workspace.comment_bank_remove,
+        name="comment_bank_remove",
+    ),
 ]

@@ -45,6 +45,14 @@ def review_initial_points(*, submission: Submission) -> dict[int, int]:
     return {result.criterion_id: result.points for result in run.results.all()}
 
 
+def review_initial_feedback(*, submission: Submission) -> str:
+    """The overall feedback before the educator edits it: the AI's draft, where it graded."""
+    run = submission.latest_run
+    if run is None or run.status != GradingRun.Status.SUCCEEDED:
+        return ""
+    return run.feedback[:MAX_COMMENT_CHARS]
+
+
 def needs_individual_review(*, submission: Submission) -> bool:
     run = submission.latest_run
     run_flags = set(run.flags) if run is not None else set()
@@ -158,10 +166,48 @@ def review_release(*, review: Review, actor) -> Review:
     if not review.released:
         review.released = True
         review.released_at = timezone.now()
-        review.save(update_fields=["released", "released_at", "updated_at"])
+        review.released_snapshot = review_snapshot(review=review)
+        review.save(update_fields=["released", "released_at", "released_snapshot", "updated_at"])
         _audit(submission=review.submission, actor=actor, action="released")
         transaction.on_commit(lambda: notify_grade_released(review=review))
+    elif review_snapshot(review=review) != review.released_snapshot:
+        # Released before and edited since: releasing again shows the student the edit.
+        review.released_snapshot = review_snapshot(review=review)
+        review.save(update_fields=["released_snapshot", "updated_at"])
+        _audit(submission=review.submission, actor=actor, action="released", field="edit")
     return review
+
+
+def review_snapshot(*, review: Review) -> dict:
+    """What the student reads, as plain data: points, comments and the overall feedback.
+
+    The AI's level and justification are kept for a criterion only where the educator left the
+    AI's points unchanged; otherwise they would explain a score the student did not get.
+    """
+    run = review.based_on_run
+    ai = {result.criterion_id: result for result in run.results.all()} if run else {}
+    criteria = []
+    for item in review.criteria.select_related("criterion").order_by("criterion__order"):
+        result = ai.get(item.criterion_id)
+        kept = result is not None and result.points == item.points
+        criteria.append(
+            {
+                "criterion_id": item.criterion_id,
+                "key": item.criterion.key,
+                "title": item.criterion.title,
+                "max_points": item.criterion.max_points,
+                "points": item.points,
+                "comment": item.comment,
+                "level_label": result.level_label if kept else "",
+                "justification": result.justification if kept else "",
+            }
+        )
+    return {
+        "criteria": criteria,
+        "total": sum(item["points"] for item in criteria),
+        "max_total": sum(item["max_points"] for item in criteria),
+        "feedback": review.comment,
+    }
 
 
 @dataclass
@@ -213,7 +259,9 @@ def reviews_release_bulk(
                     actor=actor,
                     points=ai_points,
                     comments={},
-                    comment=review.comment if review else "",
+                    comment=review.comment
+                    if review
+                    else review_initial_feedback(submission=submission),
                 )
             if review.released:
                 outcome.already_released += 1
@@ -236,5 +284,11 @@ def review_auto_release(*, submission: Submission) -> Review | None:
     points = review_initial_points(submission=submission)
     if not points:
         return None
-    review = review_save(submission=submission, actor=None, points=points, comments={}, comment="")
+    review = review_save(
+        submission=submission,
+        actor=None,
+        points=points,
+        comments={},
+        comment=review_initial_feedback(submission=submission),
+    )
     return review_release(review=review, actor=None)

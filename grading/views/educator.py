@@ -31,6 +31,7 @@ from grading.services.pipeline import assignment_progress, grading_run_cancel
 from grading.services.reviews import (
     BulkRelease,
     review_approve,
+    review_initial_feedback,
     review_initial_points,
     review_release,
     review_rubric_version,
@@ -39,6 +40,7 @@ from grading.services.reviews import (
 )
 from grading.services.rubrics import rubric_create
 from grading.services.users import roster_import
+from grading.services.workspace import review_draft_discard
 
 # Rows per dashboard page: a class of a thousand costs what one of 30 does. Rendering rows is
 # most of the page's cost; at 30 it serves 10 educators at once on 2 cores (BENCHMARKS.md).
@@ -285,31 +287,25 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
     initial_points = review_initial_points(submission=submission)
     initial_points.update({pk: item.points for pk, item in reviewed.items()})
     review = getattr(submission, "review", None)
+    draft = selectors.review_draft_for(submission=submission, author=request.user, review=review)
     form = ReviewForm(
         request.POST or None,
         criteria=criteria,
         initial_points=initial_points,
         initial_comments={pk: item.comment for pk, item in reviewed.items()},
-        initial={"comment": review.comment if review else ""},
+        initial={
+            "comment": review.comment if review else review_initial_feedback(submission=submission),
+            **(draft.fields if draft else {}),
+        },
     )
+    action = request.POST.get("action", "save")
+    if request.method == "POST" and action == "discard_draft":
+        review_draft_discard(submission=submission, author=request.user)
+        messages.success(request, "Draft discarded: the page shows the saved review.")
+        return redirect("submission_review", submission_id=submission.pk)
     if request.method == "POST" and form.is_valid():
         try:
-            review = review_save(
-                submission=submission,
-                actor=request.user,
-                points=form.points(),
-                comments=form.comments(),
-                comment=form.cleaned_data["comment"],
-            )
-            action = request.POST.get("action", "save")
-            if action == "approve":
-                review_approve(review=review, actor=request.user)
-                messages.success(request, "Review saved and approved.")
-            elif action == "release":
-                review_release(review=review, actor=request.user)
-                messages.success(request, "Grade released to the student.")
-            else:
-                messages.success(request, "Review saved.")
+            _review_submit(request, submission=submission, form=form, action=action)
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
@@ -338,5 +334,27 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
             "previous_id": previous_id,
             "next_id": next_id,
             "flags": selectors.submission_flags(submission),
+            "draft": draft,
+            "comment_bank": submission.assignment.comment_bank.all(),
         },
     )
+
+
+def _review_submit(request: HttpRequest, *, submission, form: ReviewForm, action: str) -> None:
+    """Save the review form, then approve or release it as the pressed button says."""
+    review = review_save(
+        submission=submission,
+        actor=request.user,
+        points=form.points(),
+        comments=form.comments(),
+        comment=form.cleaned_data["comment"],
+    )
+    if action == "approve":
+        review_approve(review=review, actor=request.user)
+        messages.success(request, "Review saved and approved.")
+    elif action == "release":
+        review_release(review=review, actor=request.user)
+        messages.success(request, "Grade released to the student.")
+    else:
+        messages.success(request, "Review saved.")
+    review_draft_discard(submission=submission, author=request.user)

@@ -12,6 +12,7 @@ from grading.errors import ApplicationError
 from grading.forms import RegradeRequestForm, StudentUploadForm
 from grading.permissions import can_read_feedback
 from grading.services.regrades import regrade_request_create
+from grading.services.reviews import review_snapshot
 from grading.services.submissions import submission_create
 
 
@@ -66,9 +67,9 @@ def my_feedback(request: HttpRequest, submission_id: int) -> HttpResponse:
         raise Http404("No released feedback here.")
     review = submission.review
     run = review.based_on_run
-    ai_results = selectors.run_results(run=run) if run else {}
+    # Exactly what was released; a review released before snapshots existed is read as it is.
+    released = review.released_snapshot or review_snapshot(review=review)
     items = list(review.criteria.select_related("criterion"))
-    rows = [(item, ai_results.get(item.criterion_id)) for item in items]
     form = RegradeRequestForm(request.POST or None, criteria=[item.criterion for item in items])
     if request.method == "POST" and form.is_valid():
         try:
@@ -89,9 +90,7 @@ def my_feedback(request: HttpRequest, submission_id: int) -> HttpResponse:
         {
             "submission": submission,
             "review": review,
-            "rows": rows,
-            "max_total": sum(item.criterion.max_points for item in items),
-            "feedback": run.feedback if run else "",
+            "released": released,
             "trace": run.reasoning_trace
             if run and submission.assignment.students_see_trace
             else "",

@@ -19,6 +19,7 @@ from grading.models import UploadBatch
 from grading.services.grading import grading_run_execute, grading_run_request
 from grading.services.regrades import regrade_request_create
 from grading.services.reviews import review_release, review_save
+from grading.services.workspace import comment_bank_add
 from tests.conftest import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
@@ -115,6 +116,15 @@ MATRIX: dict[str, Route] = {
         "get", lambda o: [o["assignment"].pk, o["assignment"].rubric_version_id], TEACHING
     ),
     "regrade_answer": Route("get", lambda o: [o["regrade"].pk], TEACHING),
+    # The review workspace: drafts and the assignment's comment bank.
+    "review_draft": Route("post", SUBMISSION, TEACHING),
+    "comment_bank_create": Route("post", ASSIGNMENT, TEACHING),
+    "comment_bank_count": Route("post", lambda o: [o["bank_entry"].pk], TEACHING),
+    # Roles go in order: the course's educator removes the comment, so the admin after them
+    # finds nothing left (404); test_workspace.py checks that an admin may remove one.
+    "comment_bank_remove": Route(
+        "post", lambda o: [o["bank_entry"].pk], {**TEACHING, "admin": 404}
+    ),
     # Student pages: only one's own work; an educator is no student of the course.
     "my_submissions": Route("get", NO_ARGS, signed_in(200)),
     "my_upload": Route(
@@ -185,6 +195,9 @@ def objects(course, assignment, submission, student, educator, classmate):
         "submission": submission,
         "regrade": regrade,
         "batch": UploadBatch.objects.get(),
+        "bank_entry": comment_bank_add(
+            assignment=assignment, text="Name the base case.", created_by=educator
+        ),
     }
 
 

@@ -51,23 +51,50 @@ def review_data(submission: Submission, *, educator: bool) -> dict:
                 "ai_justification": result.justification if result else None,
             }
         )
+    if not educator and review is not None and review.released_snapshot:
+        rows = _as_released(rows, review.released_snapshot)
     points = [row["points"] for row in rows]
     shows_trace = educator or submission.assignment.students_see_trace
     return {
         "submission": submission.pk,
         "saved": review is not None,
         "based_on_run": review.based_on_run_id if review else (run.pk if succeeded else None),
-        "comment": review.comment if review else "",
+        "comment": _student_feedback(review)
+        if not educator
+        else (review.comment if review else ""),
         "approved_by": review.approved_by.get_username() if review and review.approved_by else None,
         "approved_at": review.approved_at if review else None,
         "released": bool(review and review.released),
         "released_at": review.released_at if review else None,
         "total": sum(points) if points and None not in points else None,
         "max_total": sum(row["max_points"] for row in rows),
-        "feedback": run.feedback if succeeded else "",
+        "feedback": _student_feedback(review)
+        if not educator
+        else (run.feedback if succeeded else ""),
         "reasoning_trace": run.reasoning_trace if succeeded and shows_trace else None,
         "criteria": rows,
     }
+
+
+def _as_released(rows: list[dict], snapshot: dict) -> list[dict]:
+    """A student's rows as released: the snapshot's points and comments, not later edits."""
+    released = {item["criterion_id"]: item for item in snapshot["criteria"]}
+    return [
+        {
+            **row,
+            "points": released[row["criterion_id"]]["points"],
+            "comment": released[row["criterion_id"]]["comment"],
+        }
+        for row in rows
+        if row["criterion_id"] in released
+    ]
+
+
+def _student_feedback(review) -> str:
+    """The overall feedback a student reads: what was released, written or kept by the educator."""
+    if review is None:
+        return ""
+    return (review.released_snapshot or {}).get("feedback", review.comment)
 
 
 def _reviewed(submission: Submission):
