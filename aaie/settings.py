@@ -162,6 +162,8 @@ DEFAULT_FROM_EMAIL = env_str("AAIE_FROM_EMAIL", "AAIE <aaie@localhost>")
 # Absolute links in emails (https://grading.example.edu). Empty: the address of the request being
 # served, which the worker's emails (auto-release) do not have: set it in production.
 AAIE_SITE_URL = env_str("AAIE_SITE_URL", "")
+# Educators (not only admins) may create courses, which they then teach.
+AAIE_EDUCATORS_CREATE_COURSES = env_bool("AAIE_EDUCATORS_CREATE_COURSES", False)
 
 # Uploads: per file and per request, checked again by the submission service.
 AAIE_MAX_UPLOAD_BYTES = env_int("AAIE_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)

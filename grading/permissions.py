@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from grading.models import Course, Enrolment, Rubric, Submission
@@ -28,6 +29,11 @@ def is_educator(user: User) -> bool:
             user=user, role=Enrolment.Role.EDUCATOR
         ).exists()
     return user._is_educator
+
+
+def can_create_course(user: User) -> bool:
+    """Admins always; educators where the site allows it (AAIE_EDUCATORS_CREATE_COURSES)."""
+    return is_admin(user) or (settings.AAIE_EDUCATORS_CREATE_COURSES and is_educator(user))
 
 
 def can_teach(user: User, course: Course) -> bool:

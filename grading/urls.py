@@ -16,6 +16,7 @@ urlpatterns = [
     path("", common.home, name="home"),
     path("healthz", ops.healthz, name="healthz"),
     path("courses/", educator.course_list, name="course_list"),
+    path("courses/new/", educator.course_new, name="course_new"),
     path("courses/<int:course_id>/", educator.course_detail, name="course_detail"),
     path("courses/<int:course_id>/roster/", educator.course_roster_import, name="roster_import"),
     path(
@@ -24,6 +25,11 @@ urlpatterns = [
         name="assignment_new",
     ),
     path("assignments/<int:assignment_id>/", educator.assignment_detail, name="assignment_detail"),
+    path(
+        "assignments/<int:assignment_id>/edit/",
+        educator.assignment_edit,
+        name="assignment_edit",
+    ),
     path(
         "assignments/<int:assignment_id>/upload/",
         uploads.submission_upload,

@@ -15,6 +15,7 @@ from django.db import transaction
 from grading.errors import ApplicationError
 from grading.models import Assignment, Criterion, GradingRun, Review, RubricVersion, Submission
 from grading.services.analytics import Agreement, agreement_of
+from grading.services.courses import assignment_change_record
 from grading.services.grading import grading_run_request
 
 
@@ -54,10 +55,22 @@ def assignment_rubric_switch(
     """
     _same_rubric(assignment, rubric_version)
     with transaction.atomic():
+        assignment_change_record(
+            assignment=assignment,
+            actor=actor,
+            field="rubric_version",
+            old=assignment.rubric_version,
+            new=rubric_version,
+        )
         assignment.rubric_version = rubric_version
         assignment.save(update_fields=["rubric_version"])
     if not regrade:
         return 0
+    return _request_each(newest_attempts(assignment=assignment), requested_by=actor)
+
+
+def assignment_regrade_newest(*, assignment: Assignment, actor) -> int:
+    """Queue every student's newest attempt again, after the task or rubric changed."""
     return _request_each(newest_attempts(assignment=assignment), requested_by=actor)
 
 

@@ -17,11 +17,24 @@ from django.views.decorators.http import require_POST
 
 from grading import selectors
 from grading.errors import ApplicationError
-from grading.forms import AssignmentForm, CriterionFormSet, ReviewForm, RosterForm
+from grading.forms import (
+    AssignmentEditForm,
+    AssignmentForm,
+    CourseForm,
+    CriterionFormSet,
+    ReviewForm,
+    RosterForm,
+)
 from grading.highlight import highlighted_lines, verified_quotes
 from grading.models import GradingRun
-from grading.permissions import is_educator
-from grading.services.courses import assignment_create
+from grading.permissions import can_create_course, is_educator
+from grading.services.courses import (
+    EDITABLE_ASSIGNMENT_FIELDS,
+    FIELDS_THE_MODEL_READS,
+    assignment_create,
+    assignment_update,
+    course_create,
+)
 from grading.services.grading import (
     grading_run_request,
     grading_runs_request_for_assignment,
@@ -38,6 +51,7 @@ from grading.services.reviews import (
     review_save,
     reviews_release_bulk,
 )
+from grading.services.rubric_tuning import assignment_regrade_newest
 from grading.services.rubrics import rubric_create
 from grading.services.users import roster_import
 from grading.services.workspace import review_draft_discard
@@ -61,7 +75,30 @@ def found(obj):
 def course_list(request: HttpRequest) -> HttpResponse:
     require_educator(request)
     courses = selectors.course_list_for_educator(user=request.user)
-    return render(request, "grading/course_list.html", {"courses": courses})
+    return render(
+        request,
+        "grading/course_list.html",
+        {"courses": courses, "can_create_course": can_create_course(request.user)},
+    )
+
+
+def course_new(request: HttpRequest) -> HttpResponse:
+    if not can_create_course(request.user):
+        raise PermissionDenied("Only admins create courses on this site.")
+    form = CourseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            course = course_create(
+                code=form.cleaned_data["code"],
+                title=form.cleaned_data["title"],
+                created_by=request.user,
+            )
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, f"Course {course.code} created; you teach it.")
+            return redirect("course_detail", course_id=course.pk)
+    return render(request, "grading/course_form.html", {"form": form})
 
 
 def course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
@@ -137,6 +174,53 @@ def assignment_new(request: HttpRequest, course_id: int) -> HttpResponse:
         "grading/assignment_form.html",
         {"course": course, "form": form, "criteria": criteria},
     )
+
+
+def assignment_edit(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """Change an assignment's set-up, audited; a changed task or notes offers a regrade."""
+    require_educator(request)
+    assignment = found(
+        selectors.assignment_for_educator(user=request.user, assignment_id=assignment_id)
+    )
+    initial = {name: getattr(assignment, name) for name in EDITABLE_ASSIGNMENT_FIELDS}
+    form = AssignmentEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in EDITABLE_ASSIGNMENT_FIELDS}
+        try:
+            changed = assignment_update(assignment=assignment, actor=request.user, changes=changes)
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            _after_edit(request, assignment=assignment, changed=changed, form=form)
+            return redirect("assignment_detail", assignment_id=assignment.pk)
+    return render(
+        request,
+        "grading/assignment_edit.html",
+        {
+            "assignment": assignment,
+            "course": assignment.course,
+            "form": form,
+            "changes": assignment.changes.select_related("actor")[:50],
+        },
+    )
+
+
+def _after_edit(request: HttpRequest, *, assignment, changed: list[str], form) -> None:
+    if not changed:
+        messages.info(request, "Nothing changed.")
+        return
+    messages.success(request, f"Saved: {', '.join(name.replace('_', ' ') for name in changed)}.")
+    if not FIELDS_THE_MODEL_READS & set(changed):
+        return
+    if form.cleaned_data["regrade"]:
+        queued = assignment_regrade_newest(assignment=assignment, actor=request.user)
+        messages.success(request, f"AI grading queued again for {queued} submission(s).")
+    elif assignment.submissions.filter(latest_run__isnull=False).exists():
+        messages.warning(
+            request,
+            "The AI graded earlier submissions against the old text. To grade them again, "
+            "edit again with “Grade every newest attempt again” ticked.",
+        )
 
 
 def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:

@@ -110,3 +110,21 @@ def test_the_student_reads_exactly_the_released_feedback(visitor, graded_pair, e
     shown = reader.page.locator("#released-feedback").inner_text()
     assert shown == "Clear and correct.\nNext time, test the base case."
     reader.snap_sizes("released-feedback")
+
+
+def test_an_assignment_edit_is_saved_and_audited(visitor, assignment, educator):
+    teacher = visitor("assignment-edit")
+    page = teacher.page
+    teacher.log_in(educator.username, "pw-" + educator.username)
+    page.goto(reverse("assignment_detail", args=[assignment.pk]))
+    page.get_by_role("link", name="Edit", exact=True).click()
+    teacher.snap_sizes("assignment-edit")
+    page.get_by_label("Title").fill("Explain recursion, revised")
+    page.get_by_label("Students may read the grader's reasoning trace").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save changes").click()
+    assert "Saved: title, students see trace." in page.content()
+    page.get_by_role("link", name="Edit", exact=True).click()
+    changes = page.locator("#assignment-changes").inner_text()
+    assert "title: “Explain recursion” → “Explain recursion, revised”" in changes
+    assert "students_see_trace: “False” → “True”" in changes

@@ -78,10 +78,15 @@ MATRIX: dict[str, Route] = {
     "api_tokens": Route("get", NO_ARGS, {**EDUCATOR_LIST}),
     "home": Route("get", NO_ARGS, signed_in(302)),
     "course_list": Route("get", NO_ARGS, EDUCATOR_LIST),
+    # Only admins create courses unless AAIE_EDUCATORS_CREATE_COURSES (test_assignment_edit.py).
+    "course_new": Route(
+        "get", NO_ARGS, {**TEACHING, "educator": 403, "outsider": 403, "admin": 200}
+    ),
     "course_detail": Route("get", COURSE, TEACHING),
     "roster_import": Route("get", COURSE, TEACHING),
     "assignment_new": Route("get", COURSE, TEACHING),
     "assignment_detail": Route("get", ASSIGNMENT, TEACHING),
+    "assignment_edit": Route("get", ASSIGNMENT, TEACHING),
     "submission_upload": Route("get", ASSIGNMENT, TEACHING),
     "upload_batch_detail": Route("get", lambda o: [o["batch"].pk], TEACHING),
     "unmatched_uploads": Route("get", ASSIGNMENT, TEACHING),
