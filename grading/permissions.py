@@ -64,6 +64,19 @@ def can_read_feedback(user: User, submission: Submission) -> bool:
     )
 
 
+def can_read_original(user: User, submission: Submission) -> bool:
+    """The file as handed in: for the course's educators and the student who owns it, nobody
+    else (not even a site admin who does not teach the course)."""
+    if not user.is_authenticated:
+        return False
+    return (
+        submission.student_id == user.pk
+        or Enrolment.objects.filter(
+            user=user, course_id=submission.assignment.course_id, role=Enrolment.Role.EDUCATOR
+        ).exists()
+    )
+
+
 def can_edit_rubric(user: User, rubric: Rubric) -> bool:
     """A rubric's author or an admin adds its versions; other educators reuse and copy it."""
     return is_admin(user) or (user.is_authenticated and rubric.created_by_id == user.pk)

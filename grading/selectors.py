@@ -336,6 +336,11 @@ def review_points(*, submission: Submission) -> dict[int, CriterionReview]:
     return {item.criterion_id: item for item in review.criteria.all()}
 
 
+def submission_with_course(*, submission_id: int) -> Submission | None:
+    """Any submission with its assignment, for a permission check that follows."""
+    return _by_pk(Submission.objects.select_related("assignment"), submission_id)
+
+
 def review_draft_for(*, submission: Submission, author: User, review) -> ReviewDraft | None:
     """The author's autosaved draft, unless the review was saved after it (then it is stale)."""
     draft = ReviewDraft.objects.filter(submission=submission, author=author).first()

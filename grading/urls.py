@@ -4,6 +4,7 @@ from grading.views import (
     common,
     educator,
     ops,
+    originals,
     regrades,
     reports,
     rubrics,
@@ -153,5 +154,15 @@ urlpatterns = [
         "comment-bank/<int:entry_id>/delete/",
         workspace.comment_bank_remove,
         name="comment_bank_remove",
+    ),
+    path(
+        "submissions/<int:submission_id>/original/",
+        originals.submission_original,
+        name="submission_original",
+    ),
+    path(
+        "submissions/<int:submission_id>/pages/<int:page>.png",
+        originals.submission_page,
+        name="submission_page",
     ),
 ]

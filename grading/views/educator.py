@@ -55,6 +55,7 @@ from grading.services.rubric_tuning import assignment_regrade_newest
 from grading.services.rubrics import rubric_create
 from grading.services.users import roster_import
 from grading.services.workspace import review_draft_discard
+from grading.views.originals import preview_for
 
 # Rows per dashboard page: a class of a thousand costs what one of 30 does. Rendering rows is
 # most of the page's cost; at 30 it serves 10 educators at once on 2 cores (BENCHMARKS.md).
@@ -395,6 +396,7 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
         else:
             return redirect("submission_review", submission_id=submission.pk)
     results = selectors.run_results(run=run) if run else {}
+    original = preview_for(submission, results)
     previous_id, next_id = selectors.neighbours_in_assignment(submission=submission)
     return render(
         request,
@@ -419,6 +421,7 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
             "next_id": next_id,
             "flags": selectors.submission_flags(submission),
             "draft": draft,
+            "original": original,
             "comment_bank": submission.assignment.comment_bank.all(),
         },
     )

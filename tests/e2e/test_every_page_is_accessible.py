@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("scripted_model")]
 # Who opens each page: the first role the matrix lets in.
 VIEWERS = ("educator", "student", "admin", "anonymous")
 NOT_HTML = {"healthz", "grading_progress", "run_trace", "api_schema", "gradebook_download",
-            "rubric_export"}  # fmt: skip
+            "rubric_export", "submission_original", "submission_page"}  # fmt: skip
 # Swagger UI, drf-spectacular's bundled third-party page: its contrast and heading problems are
 # upstream's, not ours to patch. It is opened, not checked.
 THIRD_PARTY = {"api_docs"}

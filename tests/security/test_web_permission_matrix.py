@@ -19,8 +19,10 @@ from grading.models import UploadBatch
 from grading.services.grading import grading_run_execute, grading_run_request
 from grading.services.regrades import regrade_request_create
 from grading.services.reviews import review_release, review_save
+from grading.services.submissions import submission_create
 from grading.services.workspace import comment_bank_add
 from tests.conftest import client_for
+from tests.ingest.builders import make_pdf
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
 
@@ -54,6 +56,15 @@ TEACHING = {
     "educator": OK_OR_REDIRECT,
     "outsider": 404,
     "admin": OK_OR_REDIRECT,
+}
+# The file a student handed in: not even a site admin who does not teach the course.
+ORIGINAL = {
+    "anonymous": LOGIN,
+    "student": 200,
+    "classmate": 404,
+    "educator": 200,
+    "outsider": 404,
+    "admin": 404,
 }
 # An educator page that lists what the educator may see: outsiders see their own (empty) list.
 EDUCATOR_LIST = {**TEACHING, "outsider": OK_OR_REDIRECT}
@@ -121,6 +132,9 @@ MATRIX: dict[str, Route] = {
         "get", lambda o: [o["assignment"].pk, o["assignment"].rubric_version_id], TEACHING
     ),
     "regrade_answer": Route("get", lambda o: [o["regrade"].pk], TEACHING),
+    # The original file: the course's educators and the owning student, nobody else.
+    "submission_original": Route("get", SUBMISSION, ORIGINAL),
+    "submission_page": Route("get", lambda o: [o["pdf_submission"].pk, 1], ORIGINAL),
     # The review workspace: drafts and the assignment's comment bank.
     "review_draft": Route("post", SUBMISSION, TEACHING),
     "comment_bank_create": Route("post", ASSIGNMENT, TEACHING),
@@ -200,6 +214,12 @@ def objects(course, assignment, submission, student, educator, classmate):
         "submission": submission,
         "regrade": regrade,
         "batch": UploadBatch.objects.get(),
+        "pdf_submission": submission_create(
+            assignment=assignment,
+            student=student,
+            upload=SimpleUploadedFile("essay.pdf", make_pdf(["Recursion needs a base case."])),
+            uploaded_by=educator,
+        ),
         "bank_entry": comment_bank_add(
             assignment=assignment, text="Name the base case.", created_by=educator
         ),
