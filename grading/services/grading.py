@@ -545,13 +545,15 @@ def _record_settings_used(
         run.model_snapshot = snapshot
 
 
-def _trace_writer(run_id: int, index: int, count: int) -> Callable[[str], None]:
+def _trace_writer(run_id: int, index: int, count: int) -> Callable[..., None]:
     heading = f"[Sample {index + 1} of {count}]\n" if count > 1 else ""
 
-    def store_trace(trace: str) -> None:
-        GradingRun.objects.filter(pk=run_id, status=GradingRun.Status.RUNNING).update(
-            reasoning_trace=heading + trace
-        )
+    def store_trace(trace: str, tokens: int | None = None) -> None:
+        # The token count, where the backend gives it, feeds the page's count and the ETA.
+        live = {"reasoning_trace": heading + trace}
+        if tokens is not None and index == 0:
+            live["thinking_tokens"] = tokens
+        GradingRun.objects.filter(pk=run_id, status=GradingRun.Status.RUNNING).update(**live)
 
     return store_trace
 
