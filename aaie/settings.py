@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Links in emails sent while serving a request use its address unless AAIE_SITE_URL is set.
+    "grading.site.SiteUrlMiddleware",
 ]
 
 ROOT_URLCONF = "aaie.urls"
@@ -176,8 +178,11 @@ EMAIL_HOST_PASSWORD = env_str("AAIE_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("AAIE_EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("AAIE_FROM_EMAIL", "AAIE <aaie@localhost>")
-# Absolute links in emails.
-AAIE_SITE_URL = env_str("AAIE_SITE_URL", "http://127.0.0.1:8000")
+# Absolute links in emails (https://grading.example.edu). Empty: the address of the request being
+# served, which the worker's emails (auto-release) do not have: set it in production.
+AAIE_SITE_URL = env_str("AAIE_SITE_URL", "")
+# Educators (not only admins) may create courses, which they then teach.
+AAIE_EDUCATORS_CREATE_COURSES = env_bool("AAIE_EDUCATORS_CREATE_COURSES", False)
 
 # Uploads: per file and per request, checked again by the submission service.
 AAIE_MAX_UPLOAD_BYTES = env_int("AAIE_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)

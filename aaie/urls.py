@@ -30,6 +30,16 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path(
+        "accounts/password-change/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password-change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("accounts/api-tokens/", tokens.token_list, name="api_tokens"),
     path("api/v1/", include("grading.api.urls")),
     path("api/schema/", SchemaView.as_view(), name="api_schema"),

@@ -270,6 +270,33 @@ class EnrolmentAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "course"]
 
 
+@admin.register(models.CommentBankEntry)
+class CommentBankEntryAdmin(admin.ModelAdmin):
+    list_display = ["text", "assignment", "uses", "created_by", "created_at"]
+    list_filter = ["assignment__course"]
+    search_fields = ["text", "assignment__title"]
+
+
+@admin.register(models.ReviewDraft)
+class ReviewDraftAdmin(admin.ModelAdmin):
+    list_display = ["submission", "author", "updated_at"]
+    search_fields = ["submission__student__username", "author__username"]
+    readonly_fields = ["submission", "author", "fields", "updated_at"]
+
+
+@admin.register(models.AssignmentChange)
+class AssignmentChangeAdmin(admin.ModelAdmin):
+    """The assignment audit log: read-only, like the grade audit."""
+
+    list_display = ["at", "assignment", "actor", "field"]
+    list_filter = ["assignment__course"]
+    search_fields = ["assignment__title", "field", "actor__username"]
+    readonly_fields = ["assignment", "actor", "at", "field", "old_value", "new_value"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
 @admin.register(models.WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     """Which grading worker processes are up, what each holds and grades; queue depths above."""

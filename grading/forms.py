@@ -60,6 +60,26 @@ class AssignmentForm(forms.Form):
             self.fields["rubric_version"].queryset = rubric_versions
 
 
+class AssignmentEditForm(AssignmentForm):
+    """The set-up fields of an existing assignment; its rubric changes on its own page."""
+
+    regrade = forms.BooleanField(
+        required=False,
+        label="Grade every newest attempt again with the AI if the task or notes change",
+        help_text="Grades made before were made against the old text.",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["rubric_version"]
+        del self.fields["rubric_name"]
+
+
+class CourseForm(forms.Form):
+    code = forms.CharField(max_length=32, help_text="Short and unique, such as CS101-2026.")
+    title = forms.CharField(max_length=200)
+
+
 class CriterionForm(forms.Form):
     title = forms.CharField(max_length=200, required=False)
     description = forms.CharField(
@@ -187,10 +207,11 @@ class ReviewForm(forms.Form):
     """Points and a comment per criterion, plus an overall comment."""
 
     comment = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 5}),
         required=False,
         max_length=5000,
-        label="Overall comment to the student",
+        label="Overall feedback to the student",
+        help_text="Starts as the AI's draft. The student reads exactly what you release.",
     )
 
     def __init__(

@@ -699,5 +699,61 @@ class SentNotification(models.Model):
         return self.key
 
 
+class ReviewDraft(models.Model):
+    """An educator's unsaved review form, autosaved as they type: survives reloads and tabs."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="drafts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    fields = models.JSONField(default=dict)  # form field name -> text, as the form posts it
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "author"], name="one_draft_per_author")
+        ]
+
+    def __str__(self) -> str:
+        return f"Draft of {self.submission} by {self.author}"
+
+
+class CommentBankEntry(models.Model):
+    """A reusable comment of one assignment, inserted with a click; uses are counted."""
+
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, related_name="comment_bank"
+    )
+    text = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    uses = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-uses", "created_at"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class AssignmentChange(models.Model):
+    """One change to an assignment's set-up: who changed which field, from what, to what."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    field = models.CharField(max_length=64)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.field} of {self.assignment} by {self.actor}"
+
+
 # LTI 1.3 models live with the LTI package; importing them registers them in this app.
 from grading.lti.models import *  # noqa: E402, F403

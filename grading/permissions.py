@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from grading.models import Course, Enrolment, Rubric, Submission
@@ -30,6 +31,11 @@ def is_educator(user: User) -> bool:
     return user._is_educator
 
 
+def can_create_course(user: User) -> bool:
+    """Admins always; educators where the site allows it (AAIE_EDUCATORS_CREATE_COURSES)."""
+    return is_admin(user) or (settings.AAIE_EDUCATORS_CREATE_COURSES and is_educator(user))
+
+
 def can_teach(user: User, course: Course) -> bool:
     """Manage the course: assignments, uploads, grading, reviews, releases."""
     return is_admin(user) or (
@@ -55,6 +61,19 @@ def can_read_feedback(user: User, submission: Submission) -> bool:
         and submission.student_id == user.pk
         and review is not None
         and review.released
+    )
+
+
+def can_read_original(user: User, submission: Submission) -> bool:
+    """The file as handed in: for the course's educators and the student who owns it, nobody
+    else (not even a site admin who does not teach the course)."""
+    if not user.is_authenticated:
+        return False
+    return (
+        submission.student_id == user.pk
+        or Enrolment.objects.filter(
+            user=user, course_id=submission.assignment.course_id, role=Enrolment.Role.EDUCATOR
+        ).exists()
     )
 
 

@@ -20,6 +20,7 @@ from grading.models import (
     Level,
     RegradeRequest,
     Review,
+    ReviewDraft,
     RubricVersion,
     Submission,
     UnmatchedUpload,
@@ -388,6 +389,19 @@ def review_points(*, submission: Submission) -> dict[int, CriterionReview]:
     if review is None:
         return {}
     return {item.criterion_id: item for item in review.criteria.all()}
+
+
+def submission_with_course(*, submission_id: int) -> Submission | None:
+    """Any submission with its assignment, for a permission check that follows."""
+    return _by_pk(Submission.objects.select_related("assignment"), submission_id)
+
+
+def review_draft_for(*, submission: Submission, author: User, review) -> ReviewDraft | None:
+    """The author's autosaved draft, unless the review was saved after it (then it is stale)."""
+    draft = ReviewDraft.objects.filter(submission=submission, author=author).first()
+    if draft is None or (review is not None and review.updated_at > draft.updated_at):
+        return None
+    return draft
 
 
 def submission_list_for_student(*, user: User) -> QuerySet[Submission]:

@@ -177,10 +177,10 @@ def process_upload(self, batch_id: int) -> None:
     time_limit=EMAIL_SOFT_TIME_LIMIT_SECONDS + 30,
     max_retries=LIGHT_MAX_RETRIES,
 )
-def send_notifications(self, kind: str, ids: list[int]) -> None:
+def send_notifications(self, kind: str, ids: list[int], site: str = "") -> None:
     """Email students about these objects over one SMTP connection (see notifications_send)."""
     try:
-        notifications_send(kind=kind, ids=ids)
+        notifications_send(kind=kind, ids=ids, site=site)
     except DatabaseError:
         db.close_old_connections()
         raise self.retry(countdown=LIGHT_RETRY_BACKOFF_SECONDS * 2**self.request.retries) from None

@@ -6,17 +6,20 @@ from grading.views import (
     educator,
     evaluations,
     ops,
+    originals,
     regrades,
     reports,
     rubrics,
     student,
     uploads,
+    workspace,
 )
 
 urlpatterns = [
     path("", common.home, name="home"),
     path("healthz", ops.healthz, name="healthz"),
     path("courses/", educator.course_list, name="course_list"),
+    path("courses/new/", educator.course_new, name="course_new"),
     path("courses/<int:course_id>/", educator.course_detail, name="course_detail"),
     path("courses/<int:course_id>/roster/", educator.course_roster_import, name="roster_import"),
     path(
@@ -25,6 +28,11 @@ urlpatterns = [
         name="assignment_new",
     ),
     path("assignments/<int:assignment_id>/", educator.assignment_detail, name="assignment_detail"),
+    path(
+        "assignments/<int:assignment_id>/edit/",
+        educator.assignment_edit,
+        name="assignment_edit",
+    ),
     path(
         "assignments/<int:assignment_id>/upload/",
         uploads.submission_upload,
@@ -178,4 +186,34 @@ urlpatterns = [
     ),
     path("me/uploads/<int:batch_id>/", student.my_upload_result, name="my_upload_result"),
     path("me/uploads/<int:batch_id>/status/", student.my_upload_status, name="my_upload_status"),
+    path(
+        "submissions/<int:submission_id>/draft.json",
+        workspace.review_draft,
+        name="review_draft",
+    ),
+    path(
+        "assignments/<int:assignment_id>/comment-bank/",
+        workspace.comment_bank_create,
+        name="comment_bank_create",
+    ),
+    path(
+        "comment-bank/<int:entry_id>/use.json",
+        workspace.comment_bank_count,
+        name="comment_bank_count",
+    ),
+    path(
+        "comment-bank/<int:entry_id>/delete/",
+        workspace.comment_bank_remove,
+        name="comment_bank_remove",
+    ),
+    path(
+        "submissions/<int:submission_id>/original/",
+        originals.submission_original,
+        name="submission_original",
+    ),
+    path(
+        "submissions/<int:submission_id>/pages/<int:page>.png",
+        originals.submission_page,
+        name="submission_page",
+    ),
 ]

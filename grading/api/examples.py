@@ -323,6 +323,8 @@ GRADEBOOK_ROW = {
     "approved": True,
     "released": False,
     "provenance": "edited",
+    "released_total": None,
+    "released_attempt": None,
 }
 GRADEBOOK = {
     "assignment": 4,
@@ -331,8 +333,9 @@ GRADEBOOK = {
 }
 GRADEBOOK_CSV = (
     "Username,Name,Email,Submission,Attempt,Submitted at,AI status,AI total,"
-    "C1 Correctness (/4),Final total,Max total,Approved,Released,Grade provenance\r\n"
-    "ada,Ada Lovelace,ada@example.edu,9,1,2026-03-02T09:30:00+00:00,succeeded,4,3,3,4,yes,no,"
+    "C1 Correctness (/4),Final total,Max total,Approved,Released,Released total,"
+    "Released attempt,Grade provenance\r\n"
+    "ada,Ada Lovelace,ada@example.edu,9,1,2026-03-02T09:30:00+00:00,succeeded,4,3,3,4,yes,no,,,"
     "Educator edited\r\n"
 )
 

@@ -66,7 +66,7 @@ class Row:
     prompt: list[int]
     settings: GenerationSettings
     grammar: xgr.CompiledGrammar
-    on_trace: Callable[[str], None] | None = None
+    on_trace: Callable[[str, int], None] | None = None  # the trace so far and its token count
     phase: Phase = Phase.THINKING
     thought: list[int] = field(default_factory=list)
     thinking_tokens: int = 0  # sampled while thinking, the token that ended the thought included
@@ -289,4 +289,4 @@ def _stream_traces(
             continue
         if now - row.last_trace_at >= every:
             row.last_trace_at = now
-            row.on_trace(decode(row.thought))
+            row.on_trace(decode(row.thought), row.thinking_tokens)

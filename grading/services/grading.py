@@ -60,6 +60,7 @@ REQUEST_CHUNK = 200
 # A batch looks at this many queued runs per free slot for companions with the same snapshot.
 BATCH_CANDIDATES_PER_SLOT = 2
 MODEL_REVISION_CHARS = 80  # GradingRun.model_revision
+SCRIPTED_BACKEND = "scripted"  # the deterministic stand-in of grading/llm/backends/scripted.py
 
 # Self-consistency: at most this many gradings per run, whatever an assignment asks.
 MAX_SELF_CONSISTENCY_SAMPLES = 10
@@ -609,13 +610,15 @@ def _record_settings_used(
         run.model_snapshot = snapshot
 
 
-def _trace_writer(run_id: int, index: int, count: int) -> Callable[[str], None]:
+def _trace_writer(run_id: int, index: int, count: int) -> Callable[..., None]:
     heading = f"[Sample {index + 1} of {count}]\n" if count > 1 else ""
 
-    def store_trace(trace: str) -> None:
-        GradingRun.objects.filter(pk=run_id, status=GradingRun.Status.RUNNING).update(
-            reasoning_trace=heading + trace
-        )
+    def store_trace(trace: str, tokens: int | None = None) -> None:
+        # The token count, where the backend gives it, feeds the page's count and the ETA.
+        live = {"reasoning_trace": heading + trace}
+        if tokens is not None and index == 0:
+            live["thinking_tokens"] = tokens
+        GradingRun.objects.filter(pk=run_id, status=GradingRun.Status.RUNNING).update(**live)
 
     return store_trace
 
@@ -794,8 +797,12 @@ def _sample_record(sample: _Sample) -> dict:
 def snapshot_as_text(snapshot: dict) -> str:
     """One line describing the model a run used, for pages: with the answer's budget and text
     bounds once the run has started (a long rubric's bounds shrink to fit the budget)."""
-    thinking = "thinking" if snapshot.get("enable_thinking", True) else "no thinking"
-    text = f"{snapshot.get('model', '?')} ({snapshot.get('backend', '?')}, {thinking}"
+    if snapshot.get("backend") == SCRIPTED_BACKEND:
+        # No model ran: naming the configured model would pass a stand-in off as Qwen3.
+        text = "Scripted stand-in (no model: fixed answers for tests and demos"
+    else:
+        thinking = "thinking" if snapshot.get("enable_thinking", True) else "no thinking"
+        text = f"{snapshot.get('model', '?')} ({snapshot.get('backend', '?')}, {thinking}"
     used = snapshot.get("used", {})
     if limits := used.get("answer_limits"):
         text += (

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from grading.models import RegradeRequest, Review, SentNotification
+from grading.site import links_to, site_url
 
 logger = logging.getLogger(__name__)
 
@@ -35,28 +36,31 @@ def notifications_send_after_commit(*, kind: str, ids: list[int]) -> None:
     """Have the light worker email the students about these objects, once this commits."""
     if not ids:
         return
+    site = site_url()  # the address this request came in on, for the links in the emails
 
     def send() -> None:
         from grading.tasks import send_notifications  # the task module imports this one
 
         try:
-            send_notifications.delay(kind, list(ids))
+            send_notifications.delay(kind, list(ids), site)
         except Exception:  # the broker is down: the grade stands, the email is lost
             logger.exception("Could not queue %s emails for %s", kind, ids)
 
     transaction.on_commit(send)
 
 
-def notifications_send(*, kind: str, ids: list[int]) -> int:
-    """Send the emails not sent yet, over one connection; how many went out.
+def notifications_send(*, kind: str, ids: list[int], site: str = "") -> int:
+    """Send the emails not sent yet, over one connection; how many went out. Their links go to
+    `site` (the address the release came in on) unless AAIE_SITE_URL says otherwise.
 
     A connection failure propagates (the task retries; sent ones are skipped next time).
     """
-    pending = [
-        (key, message)
-        for key, message in _messages(kind, ids)
-        if not SentNotification.objects.filter(key=key).exists()
-    ]
+    with links_to(site):
+        pending = [
+            (key, message)
+            for key, message in _messages(kind, ids)
+            if not SentNotification.objects.filter(key=key).exists()
+        ]
     if not pending:
         return 0
     sent = 0
@@ -99,7 +103,7 @@ def _key(kind: str, pk: int, at) -> str:
 
 
 def _feedback_link(submission) -> str:
-    return settings.AAIE_SITE_URL.rstrip("/") + reverse("my_feedback", args=[submission.pk])
+    return site_url() + reverse("my_feedback", args=[submission.pk])
 
 
 def _email(*, user, subject: str, body: str) -> EmailMessage:

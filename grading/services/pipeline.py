@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import Avg, Count, F, Min, Q
 from django.utils import timezone
 
 from grading import broker, selectors
@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 # Throughput for the ETA is measured over runs finished this recently.
 ETA_WINDOW = timedelta(minutes=15)
 ETA_MIN_FINISHED_RUNS = 2
+MAX_LIVE_ROWS = 200  # running rows reported one by one; a worker batch is far smaller
+DEFAULT_EXPECTED_TOKENS = 2048  # AAIE_THINKING_BUDGET's default, for a snapshot without one
 SECONDS_PER_MINUTE = 60
 MINUTES_PER_HOUR = 60
 # A worker process is shown as up while its last heartbeat is younger than this many beats.
@@ -250,7 +252,8 @@ def assignment_progress(*, assignment: Assignment, now: datetime | None = None) 
     Keys: total, one per run status, not_graded, remaining (queued + running), finished,
     percent (finished among those requested), active, throughput_per_minute, eta_seconds and
     eta_text (None or empty while nothing is being graded, and until ETA_MIN_FINISHED_RUNS runs
-    finished within ETA_WINDOW).
+    finished within ETA_WINDOW or running rows counted tokens), tokens_per_second and rows (each
+    running row's submission_id, tokens and tokens_per_second).
     Throughput is measured: runs finished in the window divided by the time since the first of
     them started, so it counts every worker and drops when they stall.
     """
@@ -265,6 +268,8 @@ def assignment_progress(*, assignment: Assignment, now: datetime | None = None) 
     progress["throughput_per_minute"] = None
     progress["eta_seconds"] = None
     progress["eta_text"] = ""
+    progress["rows"] = []
+    progress["tokens_per_second"] = None
     if not progress["active"]:
         return progress  # nothing to estimate, and most dashboards are looked at then
     current_runs = GradingRun.objects.filter(
@@ -280,8 +285,49 @@ def assignment_progress(*, assignment: Assignment, now: datetime | None = None) 
             per_second = recent["count"] / elapsed
             progress["throughput_per_minute"] = round(per_second * 60, 1)
             progress["eta_seconds"] = round(progress["remaining"] / per_second)
+    _token_progress(progress, current_runs, now=now)
     progress["eta_text"] = eta_text(progress["eta_seconds"])
     return progress
+
+
+def _token_progress(progress: dict, current_runs, *, now: datetime) -> None:
+    """Per-row live figures and an ETA from measured tokens per second.
+
+    Each running row streams its thinking token count (see grading.services.grading); its
+    rate is tokens over time since it started, and the rows of a batch decode side by side, so
+    the rates add up. What is left: each running row's expected tokens less those it has, and
+    the expected tokens of every queued row, the expectation being the mean of the
+    assignment's finished runs, else the thinking budget. No tokens counted yet: no estimate
+    from tokens (the run-based one above stays).
+    """
+    running = list(
+        current_runs.filter(status=GradingRun.Status.RUNNING, started_at__isnull=False)
+        .order_by("submission_id")
+        .values("submission_id", "thinking_tokens", "started_at", "model_snapshot")[:MAX_LIVE_ROWS]
+    )
+    rows, rate = [], 0.0
+    for run in running:
+        elapsed = max((now - run["started_at"]).total_seconds(), 1.0)
+        tokens = run["thinking_tokens"] or 0
+        rows.append(
+            {
+                "submission_id": run["submission_id"],
+                "tokens": tokens,
+                "tokens_per_second": round(tokens / elapsed, 1),
+            }
+        )
+        rate += tokens / elapsed
+    progress["rows"] = rows
+    progress["tokens_per_second"] = round(rate, 1) if rate else None
+    if not rate:
+        return
+    finished = current_runs.filter(
+        status=GradingRun.Status.SUCCEEDED, thinking_tokens__isnull=False
+    ).aggregate(mean=Avg("thinking_tokens"))["mean"]
+    budget = running[0]["model_snapshot"].get("thinking_budget", DEFAULT_EXPECTED_TOKENS)
+    expected = finished or budget
+    left = sum(max(expected - row["tokens"], 0) for row in rows) + progress["queued"] * expected
+    progress["eta_seconds"] = round(left / rate)
 
 
 def eta_text(seconds: int | None) -> str:

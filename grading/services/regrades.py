@@ -47,8 +47,10 @@ def regrade_request_answer(
     actor,
     response: str,
     points: Mapping[int, int] | None = None,
+    comments: Mapping[int, str] | None = None,
 ) -> RegradeRequest:
-    """Answer a request; new points (per criterion id) change the grade, audited as usual."""
+    """Answer a request; new points and comments (per criterion id) change the released grade,
+    audited as usual, so that a comment never explains a score the student no longer has."""
     regrade_request = RegradeRequest.objects.select_for_update().get(pk=regrade_request.pk)
     if regrade_request.status != RegradeRequest.Status.OPEN:
         raise ApplicationError("This regrade request has been answered already.")
@@ -61,16 +63,16 @@ def regrade_request_answer(
     if points is not None:
         current = {item.criterion_id: item for item in review.criteria.all()}
         changed = any(current[pk].points != value for pk, value in points.items() if pk in current)
-        review_save(
+        comments = comments or {}
+        review = review_save(
             submission=submission,
             actor=actor,
             points={pk: points.get(pk, item.points) for pk, item in current.items()},
-            comments={pk: item.comment for pk, item in current.items()},
+            comments={pk: comments.get(pk, item.comment) for pk, item in current.items()},
             comment=review.comment,
         )
-    if changed:
-        # An accepted regrade is released with its answer: the student sees the new grade.
-        review.refresh_from_db()
+        # The student reads the answer's grade at once (released again only if it changed; the
+        # regrade's own email tells them, so the release sends none).
         review_release(review=review, actor=actor, notify=False)
     regrade_request.status = (
         RegradeRequest.Status.ACCEPTED if changed else RegradeRequest.Status.DECLINED

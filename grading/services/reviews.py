@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -46,6 +47,14 @@ def review_initial_points(*, submission: Submission) -> dict[int, int]:
     if run is None or run.status != GradingRun.Status.SUCCEEDED:
         return {}
     return {result.criterion_id: result.points for result in run.results.all()}
+
+
+def review_initial_feedback(*, submission: Submission) -> str:
+    """The overall feedback before the educator edits it: the AI's draft, where it graded."""
+    run = submission.latest_run
+    if run is None or run.status != GradingRun.Status.SUCCEEDED:
+        return ""
+    return run.feedback[:MAX_COMMENT_CHARS]
 
 
 def needs_individual_review(*, submission: Submission) -> bool:
@@ -279,9 +288,19 @@ def review_release(*, review: Review, actor, notify: bool = True) -> Review:
     return review
 
 
+@dataclass
+class BulkRelease:
+    """What a bulk release did with each selected submission, so the page can say why."""
+
+    released: int = 0
+    held_flagged: int = 0  # AI grades flagged for a person's look: review them one by one
+    no_grade: int = 0  # neither a review nor a succeeded AI run
+    already_released: int = 0
+
+
 def reviews_release_bulk(
     *, assignment: Assignment, submissions: Sequence[Submission], actor
-) -> int:
+) -> BulkRelease:
     """Approve and release the selected grades: the educator's review, or else the AI's points.
 
     Submissions without a review or a succeeded AI run are skipped, and so are flagged AI grades
@@ -301,6 +320,7 @@ def reviews_release_bulk(
                 f"not count)."
             )
     released: list[int] = []
+    outcome = BulkRelease()
     for submission in submissions:
         if submission.assignment_id != assignment.pk:
             raise ApplicationError("Every selected submission must belong to this assignment.")
@@ -308,22 +328,31 @@ def reviews_release_bulk(
             review = Review.objects.filter(submission=submission).first()
             if review is None or not review.criteria.exists():
                 ai_points = review_initial_points(submission=submission)
-                if not ai_points or needs_individual_review(submission=submission):
-                    continue  # flagged AI grades are released only after a person's review
+                if not ai_points:
+                    outcome.no_grade += 1
+                    continue
+                if needs_individual_review(submission=submission):
+                    outcome.held_flagged += 1  # released only after a person's review
+                    continue
                 review = review_save(
                     submission=submission,
                     actor=actor,
                     points=ai_points,
                     comments={},
-                    comment=review.comment if review else "",
+                    comment=review.comment
+                    if review
+                    else review_initial_feedback(submission=submission),
                     provenance=Provenance.BULK,
                 )
-            if not review.released:
+            if review.released:
+                outcome.already_released += 1
+            else:
                 review_release(review=review, actor=actor, notify=False)
                 released.append(review.pk)
     # One task, one SMTP connection for the whole release, not one exchange per student.
     notifications_send_after_commit(kind=GRADE_RELEASED, ids=released)
-    return len(released)
+    outcome.released = len(released)
+    return outcome
 
 
 def review_auto_release(*, submission: Submission) -> Review | None:
@@ -344,7 +373,7 @@ def review_auto_release(*, submission: Submission) -> Review | None:
         actor=None,
         points=points,
         comments={},
-        comment="",
+        comment=review_initial_feedback(submission=submission),
         provenance=Provenance.AUTO,
     )
     return review_release(review=review, actor=None)

@@ -16,6 +16,7 @@ from grading.errors import ApplicationError
 from grading.models import Assignment, Criterion, GradingRun, Review, RubricVersion, Submission
 from grading.services.agreement import Agreement, RatingPair, agreement_of
 from grading.services.analytics import level_pair
+from grading.services.courses import assignment_change_record
 from grading.services.grading import grading_run_request
 from grading.vocabulary import HUMAN_JUDGMENTS
 
@@ -56,6 +57,13 @@ def assignment_rubric_switch(
     """
     _same_rubric(assignment, rubric_version)
     with transaction.atomic():
+        assignment_change_record(
+            assignment=assignment,
+            actor=actor,
+            field="rubric_version",
+            old=assignment.rubric_version,
+            new=rubric_version,
+        )
         assignment.rubric_version = rubric_version
         assignment.save(update_fields=["rubric_version"])
     if not regrade:
@@ -66,6 +74,11 @@ def assignment_rubric_switch(
 def _human_judged(reviews):
     """Approved reviews that are a person's judgment (never bulk or automatic releases)."""
     return reviews.filter(approved_at__isnull=False, provenance__in=HUMAN_JUDGMENTS)
+
+
+def assignment_regrade_newest(*, assignment: Assignment, actor) -> int:
+    """Queue every student's newest attempt again, after the task or rubric changed."""
+    return _request_each(newest_attempts(assignment=assignment), requested_by=actor)
 
 
 def reviewed_submissions(*, assignment: Assignment) -> list[Submission]:

@@ -1,4 +1,7 @@
-"""Login and password reset with throttling; the counting is in grading/throttle.py."""
+"""Login and password reset with throttling; the counting is in grading/throttle.py.
+
+Password reset mails link to the site's own address (grading.site), like every other email.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.views import LoginView, PasswordResetView
 from django.http import HttpRequest, HttpResponse
 
+from grading.site import site_url
 from grading.throttle import login_locked, password_reset_allowed
 
 
@@ -29,4 +33,5 @@ class ThrottledPasswordResetView(PasswordResetView):
         if not password_reset_allowed(self.request, form.cleaned_data["email"]):
             form.add_error("email", "Too many password-reset requests. Try again later.")
             return self.render_to_response(self.get_context_data(form=form), status=429)
+        self.extra_email_context = {"site_url": site_url()}
         return super().form_valid(form)

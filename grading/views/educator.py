@@ -17,11 +17,24 @@ from django.views.decorators.http import require_POST
 
 from grading import selectors
 from grading.errors import ApplicationError
-from grading.forms import AssignmentForm, CriterionFormSet, ReviewForm, RosterForm
+from grading.forms import (
+    AssignmentEditForm,
+    AssignmentForm,
+    CourseForm,
+    CriterionFormSet,
+    ReviewForm,
+    RosterForm,
+)
 from grading.highlight import highlighted_lines, verified_quotes
 from grading.models import GradingRun
-from grading.permissions import is_educator
-from grading.services.courses import assignment_create
+from grading.permissions import can_create_course, is_educator
+from grading.services.courses import (
+    EDITABLE_ASSIGNMENT_FIELDS,
+    FIELDS_THE_MODEL_READS,
+    assignment_create,
+    assignment_update,
+    course_create,
+)
 from grading.services.grading import (
     grading_run_request,
     grading_runs_request_for_assignment,
@@ -29,8 +42,10 @@ from grading.services.grading import (
 )
 from grading.services.pipeline import assignment_progress, grading_run_cancel
 from grading.services.reviews import (
+    BulkRelease,
     review_approve,
     review_changed_since_release,
+    review_initial_feedback,
     review_initial_points,
     review_release,
     review_rubric_version,
@@ -38,8 +53,11 @@ from grading.services.reviews import (
     reviews_release_bulk,
     submission_opened,
 )
+from grading.services.rubric_tuning import assignment_regrade_newest
 from grading.services.rubrics import rubric_create
 from grading.services.users import roster_import
+from grading.services.workspace import review_draft_discard
+from grading.views.originals import preview_for
 
 # Rows per dashboard page: a class of a thousand costs what one of 30 does. Rendering rows is
 # most of the page's cost; at 30 it serves 10 educators at once on 2 cores (BENCHMARKS.md).
@@ -61,7 +79,30 @@ def found(obj):
 def course_list(request: HttpRequest) -> HttpResponse:
     require_educator(request)
     courses = selectors.course_list_for_educator(user=request.user)
-    return render(request, "grading/course_list.html", {"courses": courses})
+    return render(
+        request,
+        "grading/course_list.html",
+        {"courses": courses, "can_create_course": can_create_course(request.user)},
+    )
+
+
+def course_new(request: HttpRequest) -> HttpResponse:
+    if not can_create_course(request.user):
+        raise PermissionDenied("Only admins create courses on this site.")
+    form = CourseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            course = course_create(
+                code=form.cleaned_data["code"],
+                title=form.cleaned_data["title"],
+                created_by=request.user,
+            )
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, f"Course {course.code} created; you teach it.")
+            return redirect("course_detail", course_id=course.pk)
+    return render(request, "grading/course_form.html", {"form": form})
 
 
 def course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
@@ -164,6 +205,53 @@ def _from_rubric(rubric_versions, version_id: str) -> dict:
     }
 
 
+def assignment_edit(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """Change an assignment's set-up, audited; a changed task or notes offers a regrade."""
+    require_educator(request)
+    assignment = found(
+        selectors.assignment_for_educator(user=request.user, assignment_id=assignment_id)
+    )
+    initial = {name: getattr(assignment, name) for name in EDITABLE_ASSIGNMENT_FIELDS}
+    form = AssignmentEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in EDITABLE_ASSIGNMENT_FIELDS}
+        try:
+            changed = assignment_update(assignment=assignment, actor=request.user, changes=changes)
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            _after_edit(request, assignment=assignment, changed=changed, form=form)
+            return redirect("assignment_detail", assignment_id=assignment.pk)
+    return render(
+        request,
+        "grading/assignment_edit.html",
+        {
+            "assignment": assignment,
+            "course": assignment.course,
+            "form": form,
+            "changes": assignment.changes.select_related("actor")[:50],
+        },
+    )
+
+
+def _after_edit(request: HttpRequest, *, assignment, changed: list[str], form) -> None:
+    if not changed:
+        messages.info(request, "Nothing changed.")
+        return
+    messages.success(request, f"Saved: {', '.join(name.replace('_', ' ') for name in changed)}.")
+    if not FIELDS_THE_MODEL_READS & set(changed):
+        return
+    if form.cleaned_data["regrade"]:
+        queued = assignment_regrade_newest(assignment=assignment, actor=request.user)
+        messages.success(request, f"AI grading queued again for {queued} submission(s).")
+    elif assignment.submissions.filter(latest_run__isnull=False).exists():
+        messages.warning(
+            request,
+            "The AI graded earlier submissions against the old text. To grade them again, "
+            "edit again with “Grade every newest attempt again” ticked.",
+        )
+
+
 def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
     require_educator(request)
     assignment = found(
@@ -205,6 +293,21 @@ def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
     )
 
 
+def bulk_release_message(outcome: BulkRelease) -> str:
+    """Say what happened to every ticked row, each reason on its own."""
+    parts = [f"Released {outcome.released} grade(s)."]
+    if outcome.held_flagged:
+        parts.append(
+            f"{outcome.held_flagged} flagged AI grade(s) held back: open each one, check it and "
+            f"release it from its review page."
+        )
+    if outcome.no_grade:
+        parts.append(f"{outcome.no_grade} had no grade yet (not graded by the AI or a person).")
+    if outcome.already_released:
+        parts.append(f"{outcome.already_released} had been released already.")
+    return " ".join(parts)
+
+
 @require_POST
 def release_selected(request: HttpRequest, assignment_id: int) -> HttpResponse:
     """Approve and release the grades of the rows the educator ticked."""
@@ -220,17 +323,13 @@ def release_selected(request: HttpRequest, assignment_id: int) -> HttpResponse:
         messages.error(request, "Tick the submissions to release first.")
     else:
         try:
-            released = reviews_release_bulk(
+            outcome = reviews_release_bulk(
                 assignment=assignment, submissions=submissions, actor=request.user
             )
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
-            skipped = len(submissions) - released
-            note = (
-                f" {skipped} had no grade to release or were released already." if skipped else ""
-            )
-            messages.success(request, f"Released {released} grade(s).{note}")
+            messages.success(request, bulk_release_message(outcome))
     return redirect("assignment_detail", assignment_id=assignment.pk)
 
 
@@ -314,36 +413,31 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
     initial_points = review_initial_points(submission=submission)
     initial_points.update({pk: item.points for pk, item in reviewed.items()})
     review = getattr(submission, "review", None)
+    draft = selectors.review_draft_for(submission=submission, author=request.user, review=review)
     form = ReviewForm(
         request.POST or None,
         criteria=criteria,
         initial_points=initial_points,
         initial_comments={pk: item.comment for pk, item in reviewed.items()},
-        initial={"comment": review.comment if review else ""},
+        initial={
+            "comment": review.comment if review else review_initial_feedback(submission=submission),
+            **(draft.fields if draft else {}),
+        },
     )
+    action = request.POST.get("action", "save")
+    if request.method == "POST" and action == "discard_draft":
+        review_draft_discard(submission=submission, author=request.user)
+        messages.success(request, "Draft discarded: the page shows the saved review.")
+        return redirect("submission_review", submission_id=submission.pk)
     if request.method == "POST" and form.is_valid():
         try:
-            review = review_save(
-                submission=submission,
-                actor=request.user,
-                points=form.points(),
-                comments=form.comments(),
-                comment=form.cleaned_data["comment"],
-            )
-            action = request.POST.get("action", "save")
-            if action == "approve":
-                review_approve(review=review, actor=request.user)
-                messages.success(request, "Review saved and approved.")
-            elif action == "release":
-                review_release(review=review, actor=request.user)
-                messages.success(request, "Grade released to the student.")
-            else:
-                messages.success(request, "Review saved.")
+            _review_submit(request, submission=submission, form=form, action=action)
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
             return redirect("submission_review", submission_id=submission.pk)
     results = selectors.run_results(run=run) if run else {}
+    original = preview_for(submission, results)
     previous_id, next_id = selectors.neighbours_in_assignment(submission=submission)
     return render(
         request,
@@ -368,5 +462,28 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
             "previous_id": previous_id,
             "next_id": next_id,
             "flags": selectors.submission_flags(submission),
+            "draft": draft,
+            "original": original,
+            "comment_bank": submission.assignment.comment_bank.all(),
         },
     )
+
+
+def _review_submit(request: HttpRequest, *, submission, form: ReviewForm, action: str) -> None:
+    """Save the review form, then approve or release it as the pressed button says."""
+    review = review_save(
+        submission=submission,
+        actor=request.user,
+        points=form.points(),
+        comments=form.comments(),
+        comment=form.cleaned_data["comment"],
+    )
+    if action == "approve":
+        review_approve(review=review, actor=request.user)
+        messages.success(request, "Review saved and approved.")
+    elif action == "release":
+        review_release(review=review, actor=request.user)
+        messages.success(request, "Grade released to the student.")
+    else:
+        messages.success(request, "Review saved.")
+    review_draft_discard(submission=submission, author=request.user)

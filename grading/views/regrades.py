@@ -11,6 +11,7 @@ from grading import selectors
 from grading.errors import ApplicationError
 from grading.forms import RegradeAnswerForm
 from grading.services.regrades import regrade_request_answer
+from grading.services.reviews import MAX_COMMENT_CHARS
 from grading.views.educator import require_educator
 
 
@@ -34,16 +35,28 @@ def regrade_answer(request: HttpRequest, request_id: int) -> HttpResponse:
             initial=item.points,
             label=f"{item.criterion.key} {item.criterion.title} (of {item.criterion.max_points})",
         )
+        form.fields[f"comment_{item.criterion_id}"] = forms.CharField(
+            widget=forms.Textarea(attrs={"rows": 2}),
+            required=False,
+            max_length=MAX_COMMENT_CHARS,
+            initial=item.comment,
+            label=f"{item.criterion.key} comment to the student",
+            help_text="Rewrite it when the points change, so it explains the new score.",
+        )
     if request.method == "POST" and form.is_valid():
-        points = None
+        points = comments = None
         if form.cleaned_data["change_grade"]:
             points = {i.criterion_id: form.cleaned_data[f"points_{i.criterion_id}"] for i in items}
+            comments = {
+                i.criterion_id: form.cleaned_data[f"comment_{i.criterion_id}"] for i in items
+            }
         try:
             regrade_request_answer(
                 regrade_request=regrade,
                 actor=request.user,
                 response=form.cleaned_data["response"],
                 points=points,
+                comments=comments,
             )
         except ApplicationError as error:
             messages.error(request, error.message)
@@ -57,6 +70,10 @@ def regrade_answer(request: HttpRequest, request_id: int) -> HttpResponse:
             "regrade": regrade,
             "submission": regrade.submission,
             "form": form,
-            "point_fields": [form[f"points_{item.criterion_id}"] for item in items],
+            "point_fields": [
+                form[f"{kind}_{item.criterion_id}"]
+                for item in items
+                for kind in ("points", "comment")
+            ],
         },
     )

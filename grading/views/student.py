@@ -123,7 +123,6 @@ def my_feedback(request: HttpRequest, submission_id: int) -> HttpResponse:
             "submission": submission,
             "grade": grade,
             "rows": rows,
-            "feedback": run.feedback if run else "",
             "trace": run.reasoning_trace
             if run and submission.assignment.students_see_trace
             else "",

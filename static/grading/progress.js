@@ -29,11 +29,37 @@
     section.querySelectorAll("[data-progress-show]").forEach(function (element) {
       element.hidden = !progress[element.getAttribute("data-progress-show")];
     });
+    renderRows(progress.rows || []);
+    var rate = section.querySelector("[data-progress-rate]");
+    if (rate) {
+      rate.textContent = progress.tokens_per_second ? "(" + progress.tokens_per_second + " tokens/s measured)" : "";
+    }
     if (wasActive && !progress.active) {
       // The submission table below still shows the old statuses.
       section.querySelector("[data-progress-note]").hidden = false;
     }
     wasActive = progress.active;
+  }
+
+  // Each running row of the table: its token count and speed, as its run streams them.
+  function renderRows(rows) {
+    var live = {};
+    rows.forEach(function (row) { live[String(row.submission_id)] = row; });
+    document.querySelectorAll("tr[data-submission]").forEach(function (tr) {
+      var row = live[tr.getAttribute("data-submission")];
+      var cell = tr.querySelector("[data-row-live]");
+      var badge = tr.querySelector("[data-row-status]");
+      if (!cell) {
+        return;
+      }
+      if (row) {
+        badge.textContent = "Running";
+        badge.className = "badge status-running";
+        cell.textContent = row.tokens + " tokens · " + row.tokens_per_second + "/s";
+      } else if (cell.textContent) {
+        cell.textContent = "finished: reload to see";
+      }
+    });
   }
 
   function poll() {

@@ -29,6 +29,17 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+PHONE_WIDTH = 390
+SCREEN_WIDTHS = (1366, PHONE_WIDTH)
+# The page's width beyond the window, and the first few elements that reach past its edge.
+OVERFLOW_SCRIPT = """() => {
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= width) { return null; }
+  const wide = [...document.querySelectorAll("body *")].filter(
+    (el) => el.getBoundingClientRect().right > width + 1
+  ).slice(0, 5).map((el) => el.tagName + "." + el.className);
+  return {scrollWidth: document.documentElement.scrollWidth, wide: wide};
+}"""
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 # The basic rules every page must pass: labels, contrast, headings, names, language, title.
 AXE_RULES = [
@@ -107,6 +118,15 @@ class Visitor:
         path = ARTIFACTS / f"{self.name}-{self.shots:02d}-{label}.png"
         self.page.screenshot(path=str(path), full_page=True)
         assert_accessible(self.page, label)
+
+    def snap_sizes(self, label: str) -> None:
+        """Screenshots at a laptop's and a phone's width; at the phone's nothing may stick out."""
+        for width in SCREEN_WIDTHS:
+            self.page.set_viewport_size({"width": width, "height": 900})
+            self.snap(f"{label}-{width}")
+        overflow = self.page.evaluate(OVERFLOW_SCRIPT)
+        assert not overflow, f"{label} is wider than {PHONE_WIDTH} px: {overflow}"
+        self.page.set_viewport_size({"width": SCREEN_WIDTHS[0], "height": 900})
 
     def close(self) -> None:
         self.context.close()

@@ -129,14 +129,17 @@ def test_thinking_budget_reached_is_flagged_and_the_trace_streams_into_the_run(
     monkeypatch.setattr(base, "TRACE_FLUSH_SECONDS", 0)
     monkeypatch.setattr("grading.llm.backends.transformers_local.TRACE_FLUSH_SECONDS", 0)
     stored: list[str] = []
+    counted: list[int | None] = []
     real_writer = grading_service._trace_writer
 
     def watching_writer(run_id, index, count):
         write = real_writer(run_id, index, count)
 
-        def write_and_read(trace: str) -> None:
-            write(trace)
-            stored.append(GradingRun.objects.get(pk=run_id).reasoning_trace)
+        def write_and_read(trace: str, tokens: int | None = None) -> None:
+            write(trace, tokens)
+            row = GradingRun.objects.get(pk=run_id)
+            stored.append(row.reasoning_trace)
+            counted.append(row.thinking_tokens)
 
         return write_and_read
 
@@ -152,6 +155,8 @@ def test_thinking_budget_reached_is_flagged_and_the_trace_streams_into_the_run(
     assert all(
         later.startswith(earlier) for earlier, later in zip(stored, stored[1:], strict=False)
     )
+    # Its token count grew with it, for the page's count and the dashboard's ETA.
+    assert counted[0] > 0 and counted == sorted(counted) and counted[-1] <= 16
     assert re_sha(run.model_revision)
     assert run.results.count() == 2
 

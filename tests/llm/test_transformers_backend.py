@@ -86,13 +86,18 @@ def assert_answer_fits(generation: Generation, task: GradingTask) -> None:
     assert [score.key for score in answer.scores] == ["C1", "C2"]
 
 
+def collect(traces: list[str]):
+    """A trace callback that keeps the traces (the backend also passes their token counts)."""
+    return lambda trace, tokens=None: traces.append(trace)
+
+
 def test_a_thought_that_runs_out_of_budget_is_closed_and_answered(
     backend: TransformersBackend, task: GradingTask
 ) -> None:
     traces: list[str] = []
     started = time.monotonic()
 
-    generation = backend.generate(request_for(task), on_trace=traces.append)
+    generation = backend.generate(request_for(task), on_trace=collect(traces))
 
     elapsed = time.monotonic() - started
     assert generation.thinking_budget_reached
@@ -121,7 +126,7 @@ def test_a_thought_the_model_closes_is_split_at_think_end(
 
     # Seed 3: measured to think for about ten tokens before "</think>" (other seeds: 1 to 40).
     generation = closing_backend.generate(
-        request_for(task, thinking_budget=budget, seed=3), on_trace=traces.append
+        request_for(task, thinking_budget=budget, seed=3), on_trace=collect(traces)
     )
 
     assert not generation.thinking_budget_reached
@@ -139,7 +144,9 @@ def test_without_thinking_it_answers_directly(
 ) -> None:
     traces: list[str] = []
 
-    generation = backend.generate(request_for(task, enable_thinking=False), on_trace=traces.append)
+    generation = backend.generate(
+        request_for(task, enable_thinking=False), on_trace=collect(traces)
+    )
 
     assert generation.trace == ""
     assert generation.thinking_tokens == 0
@@ -155,7 +162,7 @@ def test_the_trace_streams_while_the_model_thinks(
     monkeypatch.setattr(transformers_local, "TRACE_FLUSH_SECONDS", 0)
     traces: list[str] = []
 
-    generation = backend.generate(request_for(task), on_trace=traces.append)
+    generation = backend.generate(request_for(task), on_trace=collect(traces))
 
     assert len(traces) > 1
     # Each update holds the whole trace so far, so it grows.
@@ -164,6 +171,22 @@ def test_the_trace_streams_while_the_model_thinks(
     )
     assert len(traces[-1]) > len(traces[0])
     assert generation.trace.startswith(traces[-1].strip())
+
+
+def test_the_token_count_streams_with_the_trace(
+    backend: TransformersBackend, task: GradingTask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transformers_local, "TRACE_FLUSH_SECONDS", 0)
+    counts: list[int] = []
+
+    generation = backend.generate(
+        request_for(task), on_trace=lambda trace, tokens=None: counts.append(tokens)
+    )
+
+    # While thinking, every update says how many tokens the thought has: the page's count.
+    assert counts and all(isinstance(count, int) for count in counts)
+    assert counts == sorted(counts) and counts[0] > 0
+    assert counts[-1] <= generation.thinking_tokens
 
 
 def test_the_same_seed_gives_the_same_generation(

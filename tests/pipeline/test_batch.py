@@ -168,6 +168,31 @@ def test_progress_has_no_eta_before_anything_finished(batch, assignment):
     assert progress["eta_seconds"] is None and progress["eta_text"] == ""
 
 
+def test_a_batch_that_is_all_running_gets_an_eta_from_measured_tokens_per_second(batch, assignment):
+    now = timezone.now()
+    runs = current_runs(batch)
+    # One run finished after 400 thinking tokens: the expectation for the others.
+    GradingRun.objects.filter(pk=runs[0].pk).update(
+        status="succeeded", thinking_tokens=400, started_at=now, finished_at=now
+    )
+    # Two rows of one batch think side by side, 100 s in: 2 and 3 tokens a second.
+    for run, tokens in zip(runs[1:3], (200, 300), strict=True):
+        GradingRun.objects.filter(pk=run.pk).update(
+            status="running", thinking_tokens=tokens, started_at=now - timedelta(seconds=100)
+        )
+
+    progress = assignment_progress(assignment=assignment, now=now)
+
+    assert progress["rows"] == [
+        {"submission_id": runs[1].submission_id, "tokens": 200, "tokens_per_second": 2.0},
+        {"submission_id": runs[2].submission_id, "tokens": 300, "tokens_per_second": 3.0},
+    ]
+    assert progress["tokens_per_second"] == 5.0
+    # Left: 200 + 100 tokens of the running rows and 400 of the queued one, at 5 a second.
+    assert progress["eta_seconds"] == 140
+    assert progress["eta_text"] == "about 2 min left"
+
+
 def test_progress_of_an_assignment_nobody_graded_yet(assignment):
     make_class(assignment, ["one", "two"])
     progress = assignment_progress(assignment=assignment)

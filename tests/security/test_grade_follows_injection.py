@@ -47,9 +47,10 @@ def test_full_marks_on_evidence_not_in_the_submission_wait_for_a_person(
     assert run.total == run.max_total
     assert FOLLOWS in run.flags
     assert not hasattr(submission, "review")  # not released, not even drafted
-    assert (
-        reviews_release_bulk(assignment=auto_release, submissions=[submission], actor=educator) == 0
+    outcome = reviews_release_bulk(
+        assignment=auto_release, submissions=[submission], actor=educator
     )
+    assert outcome.released == 0 and outcome.held_flagged == 1
 
 
 def test_a_justification_that_repeats_the_submissions_instructions_waits_for_a_person(

@@ -20,9 +20,12 @@ from grading.services.calibration import calibration_import_dataset
 from grading.services.grading import grading_run_execute, grading_run_request
 from grading.services.regrades import regrade_request_create
 from grading.services.reviews import review_release, review_save
+from grading.services.submissions import submission_create
 from grading.services.uploads import upload_accept
+from grading.services.workspace import comment_bank_add
 from tests.calibration_files import dataset
 from tests.conftest import client_for
+from tests.ingest.builders import make_pdf
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_model")]
 
@@ -57,6 +60,15 @@ TEACHING = {
     "outsider": 404,
     "admin": OK_OR_REDIRECT,
 }
+# The file a student handed in: not even a site admin who does not teach the course.
+ORIGINAL = {
+    "anonymous": LOGIN,
+    "student": 200,
+    "classmate": 404,
+    "educator": 200,
+    "outsider": 404,
+    "admin": 404,
+}
 # An educator page that lists what the educator may see: outsiders see their own (empty) list.
 EDUCATOR_LIST = {**TEACHING, "outsider": OK_OR_REDIRECT}
 NO_ARGS: Callable[[dict], list] = lambda o: []  # noqa: E731
@@ -71,6 +83,8 @@ MATRIX: dict[str, Route] = {
     "password_reset_done": Route("get", NO_ARGS, everyone(200)),
     "password_reset_confirm": Route("get", lambda o: ["Mg", "bad-token"], everyone(200)),
     "password_reset_complete": Route("get", NO_ARGS, everyone(200)),
+    "password_change": Route("get", NO_ARGS, signed_in(200)),
+    "password_change_done": Route("get", NO_ARGS, signed_in(200)),
     "healthz": Route("get", NO_ARGS, everyone(200)),
     # The API's description is public on purpose: it holds no data.
     "api_schema": Route("get", NO_ARGS, everyone(200)),
@@ -78,10 +92,15 @@ MATRIX: dict[str, Route] = {
     "api_tokens": Route("get", NO_ARGS, {**EDUCATOR_LIST}),
     "home": Route("get", NO_ARGS, signed_in(302)),
     "course_list": Route("get", NO_ARGS, EDUCATOR_LIST),
+    # Only admins create courses unless AAIE_EDUCATORS_CREATE_COURSES (test_assignment_edit.py).
+    "course_new": Route(
+        "get", NO_ARGS, {**TEACHING, "educator": 403, "outsider": 403, "admin": 200}
+    ),
     "course_detail": Route("get", COURSE, TEACHING),
     "roster_import": Route("get", COURSE, TEACHING),
     "assignment_new": Route("get", COURSE, TEACHING),
     "assignment_detail": Route("get", ASSIGNMENT, TEACHING),
+    "assignment_edit": Route("get", ASSIGNMENT, TEACHING),
     "submission_upload": Route("get", ASSIGNMENT, TEACHING),
     "upload_batch_detail": Route("get", lambda o: [o["batch"].pk], TEACHING),
     "upload_batch_status": Route("get", lambda o: [o["batch"].pk], TEACHING),
@@ -132,6 +151,18 @@ MATRIX: dict[str, Route] = {
     "regrade_answer": Route("get", lambda o: [o["regrade"].pk], TEACHING),
     "calibration_import": Route("get", COURSE, TEACHING),
     "calibration_set": Route("get", lambda o: [o["calibration_set"].pk], TEACHING),
+    # The original file: the course's educators and the owning student, nobody else.
+    "submission_original": Route("get", SUBMISSION, ORIGINAL),
+    "submission_page": Route("get", lambda o: [o["pdf_submission"].pk, 1], ORIGINAL),
+    # The review workspace: drafts and the assignment's comment bank.
+    "review_draft": Route("post", SUBMISSION, TEACHING),
+    "comment_bank_create": Route("post", ASSIGNMENT, TEACHING),
+    "comment_bank_count": Route("post", lambda o: [o["bank_entry"].pk], TEACHING),
+    # Roles go in order: the course's educator removes the comment, so the admin after them
+    # finds nothing left (404); test_workspace.py checks that an admin may remove one.
+    "comment_bank_remove": Route(
+        "post", lambda o: [o["bank_entry"].pk], {**TEACHING, "admin": 404}
+    ),
     # Student pages: only one's own work; an educator is no student of the course.
     "my_submissions": Route("get", NO_ARGS, signed_in(200)),
     "my_upload": Route(
@@ -252,6 +283,15 @@ def objects(course, assignment, submission, student, educator, classmate):
             uploads=[SimpleUploadedFile("mine.txt", b"my text")],
             uploaded_by=student,
             student=student,
+        ),
+        "pdf_submission": submission_create(
+            assignment=assignment,
+            student=student,
+            upload=SimpleUploadedFile("essay.pdf", make_pdf(["Recursion needs a base case."])),
+            uploaded_by=educator,
+        ),
+        "bank_entry": comment_bank_add(
+            assignment=assignment, text="Name the base case.", created_by=educator
         ),
     }
 

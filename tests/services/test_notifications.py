@@ -76,7 +76,7 @@ def test_a_bulk_release_emails_everyone_in_one_task_over_one_connection(
         released = reviews_release_bulk(
             assignment=assignment, submissions=graded_class, actor=educator
         )
-    assert released == 3
+    assert released.released == 3
     assert len(sent_tasks) == 1  # one task for the whole release
     assert sorted(to for _, [to] in smtp_server.messages) == [
         f"pupil{index}@example.edu" for index in range(3)

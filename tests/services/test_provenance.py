@@ -100,7 +100,7 @@ def test_bulk_release_marks_unopened_grades_as_bulk_and_keeps_judged_ones(
     released = reviews_release_bulk(
         assignment=assignment, submissions=[graded, other], actor=educator
     )
-    assert released == 2
+    assert released.released == 2
     assert Review.objects.get(submission=other).provenance == Provenance.BULK
     assert Review.objects.get(submission=graded).provenance == Provenance.APPROVED
 

@@ -99,5 +99,6 @@ def test_a_suspected_injection_always_waits_for_a_person(
     submission.refresh_from_db()
     assert not hasattr(submission, "review")  # nothing released, nothing even drafted
 
-    released = reviews_release_bulk(assignment=assignment, submissions=[submission], actor=educator)
-    assert released == 0  # bulk release skips it too until an educator reviews it
+    outcome = reviews_release_bulk(assignment=assignment, submissions=[submission], actor=educator)
+    # Bulk release skips it too until an educator reviews it, and says it was held back.
+    assert (outcome.released, outcome.held_flagged) == (0, 1)

@@ -96,6 +96,12 @@ def test_switching_regrades_newest_attempts_and_keeps_old_runs(
     assert assignment.rubric_version == version_2
     assert newer.runs.get().rubric_version == version_2
     assert GradingRun.objects.filter(pk=old.pk, rubric_version=old.rubric_version).exists()
+    change = assignment.changes.get()  # the switch is in the assignment's audit
+    assert (change.field, change.new_value, change.actor) == (
+        "rubric_version",
+        str(version_2),
+        educator,
+    )
 
 
 def test_compare_shows_each_version_side_by_side(

@@ -67,6 +67,21 @@ def test_bulk_release_releases_ai_grades_and_reviews_of_selected_rows_only(
     assert not Review.objects.filter(submission=other).exists()
 
 
+def test_bulk_release_says_a_flagged_grade_was_held_back_not_missing(
+    assignment, graded_class, educator
+):
+    flagged, clean = graded_class
+    Submission.objects.filter(pk=flagged.pk).update(flags={"hidden_text": ["tiny white text"]})
+    url = reverse("release_selected", args=[assignment.pk])
+    page = client_for(educator).post(url, {"selected": [flagged.pk, clean.pk]}, follow=True)
+    text = page.content.decode()
+    assert "Released 1 grade(s)." in text
+    assert "1 flagged AI grade(s) held back" in text
+    # The old message blamed a missing or already released grade, which was untrue here.
+    assert "no grade" not in text and "released already" not in text
+    assert not Review.objects.filter(submission=flagged).exists()
+
+
 @pytest.fixture
 def four_graded(assignment, graded_class, educator, make_user, make_submission):
     """Four students graded by the AI: the two of graded_class and two more."""

@@ -166,7 +166,12 @@ class GradebookRowSerializer(serializers.Serializer):
     final_total = serializers.IntegerField(allow_null=True)
     max_total = serializers.IntegerField()
     approved = serializers.BooleanField()
-    released = serializers.BooleanField()
+    released = serializers.BooleanField(help_text="Whether the newest attempt's grade is out.")
+    released_total = serializers.IntegerField(
+        allow_null=True,
+        help_text="The grade the student has: the newest released review of any attempt.",
+    )
+    released_attempt = serializers.IntegerField(allow_null=True)
     provenance = serializers.CharField(
         allow_null=True, help_text="How the final points came to be (null: no review yet)."
     )

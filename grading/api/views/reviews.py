@@ -32,12 +32,14 @@ def released_review_data(submission: Submission) -> dict:
     rows = []
     for row in grade["criteria"]:
         result = ai.get(row["criterion_id"])
+        # The AI's reasons only where its points stood: else they explain a score not given.
+        kept = result is not None and result.points == row["points"]
         rows.append(
             {
                 **row,
-                "ai_level": result.level_label if result else None,
-                "ai_points": result.points if result else None,
-                "ai_justification": result.justification if result else None,
+                "ai_level": result.level_label if kept else None,
+                "ai_points": result.points if kept else None,
+                "ai_justification": result.justification if kept else None,
             }
         )
     return {
@@ -51,7 +53,8 @@ def released_review_data(submission: Submission) -> dict:
         "released_at": review.released_at,
         "total": grade["total"],
         "max_total": grade["max_total"],
-        "feedback": run.feedback if run else "",
+        # The overall feedback is the educator's (it starts as the AI's draft) as released.
+        "feedback": grade["comment"],
         "reasoning_trace": run.reasoning_trace
         if run and submission.assignment.students_see_trace
         else None,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from grading.llm.families import Family
 from grading.llm.types import Generation, GenerationRequest, GenerationSettings, ModelSpec
@@ -12,7 +13,12 @@ from grading.llm.types import Generation, GenerationRequest, GenerationSettings,
 # thinks: often enough for an educator watching, rare enough not to hammer the database.
 TRACE_FLUSH_SECONDS = 1.0
 
-TraceCallback = Callable[[str], None]
+
+class TraceCallback(Protocol):
+    """Receives the whole trace so far and, from backends that count them, its token count."""
+
+    def __call__(self, trace: str, tokens: int | None = None) -> None: ...
+
 
 # A classification (the injection check's second stage) answers a few tokens of fixed JSON.
 CLASSIFY_MAX_ANSWER_TOKENS = 32
