@@ -13,7 +13,10 @@ import io
 import json
 import re
 import struct
+import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from grading.errors import ApplicationError
@@ -26,51 +29,65 @@ MAX_NOTEBOOK_OUTPUT_CHARS = 2000
 HEADING = re.compile(r"^Heading ([1-6])$")
 
 
-def _open_pdf(content: bytes):
+# PDFium is not thread-safe, and neither is pypdfium2: two threads of one web process (a
+# threaded server, or a page's images requested together) must never use it at once.
+_PDFIUM = threading.Lock()
+
+
+@contextmanager
+def _pdf(content: bytes) -> Iterator:
+    """The PDF open under the PDFium lock; it and everything opened from it close inside it."""
     import pypdfium2 as pdfium  # imported here: only preview pages need PDFium
 
-    try:
-        return pdfium.PdfDocument(content)
-    except pdfium.PdfiumError:
-        raise ApplicationError("The PDF cannot be opened for preview.") from None
+    with _PDFIUM:
+        try:
+            document = pdfium.PdfDocument(content)
+        except pdfium.PdfiumError:
+            raise ApplicationError("The PDF cannot be opened for preview.") from None
+        try:
+            yield document
+        finally:
+            document.close()
 
 
 def pdf_page_count(content: bytes) -> int:
-    document = _open_pdf(content)
-    try:
+    with _pdf(content) as document:
         return len(document)
-    finally:
-        document.close()
 
 
 def pdf_page_png(content: bytes, *, index: int) -> bytes:
     """Page `index` (from 0) as a PNG, PAGE_WIDTH_PX wide (less for an oversized page)."""
-    document = _open_pdf(content)
-    try:
+    with _pdf(content) as document:
         if not 0 <= index < min(len(document), MAX_PREVIEW_PAGES):
             raise ApplicationError("No such page.")
         page = document[index]
-        width, height = page.get_size()
-        scale = PAGE_WIDTH_PX / max(width, 1)
-        if width * height * scale * scale > MAX_PAGE_PIXELS:
-            scale = (MAX_PAGE_PIXELS / max(width * height, 1)) ** 0.5
-        bitmap = page.render(scale=scale, rev_byteorder=True, force_bitmap_format=None)
-        return _png(bitmap)
-    finally:
-        document.close()
+        try:
+            width, height = page.get_size()
+            scale = PAGE_WIDTH_PX / max(width, 1)
+            if width * height * scale * scale > MAX_PAGE_PIXELS:
+                scale = (MAX_PAGE_PIXELS / max(width * height, 1)) ** 0.5
+            bitmap = page.render(scale=scale, rev_byteorder=True, force_bitmap_format=None)
+            try:
+                return _png(bitmap)
+            finally:
+                bitmap.close()
+        finally:
+            page.close()
 
 
 def pdf_page_texts(content: bytes) -> list[str]:
     """Each previewed page's text, to name the page an evidence quote comes from."""
-    document = _open_pdf(content)
-    try:
+    with _pdf(content) as document:
         texts = []
         for index in range(min(len(document), MAX_PREVIEW_PAGES)):
-            textpage = document[index].get_textpage()
-            texts.append(textpage.get_text_bounded())
+            page = document[index]
+            textpage = page.get_textpage()
+            try:
+                texts.append(textpage.get_text_bounded())
+            finally:
+                textpage.close()
+                page.close()
         return texts
-    finally:
-        document.close()
 
 
 def _png(bitmap) -> bytes:

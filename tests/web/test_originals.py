@@ -1,10 +1,13 @@
 """The original beside the text: PDF pages as images, DOCX and notebooks laid out (escaped),
 evidence named by page, and the file itself only for the course's educators and its owner."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from grading.ingest.preview import pdf_page_png, pdf_page_texts
 from grading.services.grading import grading_run_execute, grading_run_request
 from grading.services.submissions import submission_create
 from tests.conftest import client_for
@@ -99,3 +102,15 @@ def test_a_notebook_shows_its_cells_and_text_outputs(assignment, student, educat
 def test_the_student_finds_a_download_link_to_their_own_file(pdf_submission, student):
     html = client_for(student).get(reverse("my_submissions")).content.decode()
     assert reverse("submission_original", args=[pdf_submission.pk]) in html
+
+
+def test_pages_render_from_many_threads_at_once_one_at_a_time_in_pdfium():
+    """PDFium is not thread-safe: a threaded server asking for a page's images together once
+    crashed the process. Every use goes through one lock, so threads get the same pages."""
+    content = make_pdf(["First page text.", "Second page text."])
+    expected = [pdf_page_png(content, index=index) for index in range(2)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda n: pdf_page_png(content, index=n % 2), range(24)))
+        texts = list(pool.map(lambda _: pdf_page_texts(content), range(6)))
+    assert results == [expected[n % 2] for n in range(24)]
+    assert all(pages[0].startswith("First page") for pages in texts)
