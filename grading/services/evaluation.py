@@ -79,8 +79,7 @@ class EvaluationReport:
 
     @property
     def done(self) -> bool:
-        active = {GradingRun.Status.QUEUED, GradingRun.Status.RUNNING}
-        return not any(self.status_counts.get(status) for status in active)
+        return not any(self.status_counts.get(status) for status in GradingRun.ACTIVE_STATUSES)
 
     def as_dict(self) -> dict:
         usage = self.usage
